@@ -72,19 +72,21 @@ export const MODULE_RULES: ModuleRules = {
   'src/errors.ts': { imports: [], builtins: [], packages: [], deterministic: true },
   // The pure Raft state machine: no builtins, no packages, time is ticks and randomness is seeded.
   'src/raft': { imports: ['src/util'], builtins: [], packages: [], deterministic: true },
-  // Segment files: fs through an injectable interface, CRCs, msgpackr payloads.
+  // Segment files: fs through an injectable interface, CRC32C (@node-rs/crc32: node:zlib only
+  // has the IEEE polynomial), msgpackr payloads.
   'src/wal': {
     imports: ['src/util'],
     builtins: ['fs', 'path', 'crypto', 'zlib', 'stream', ...PLAIN_BUILTINS],
-    packages: ['msgpackr'],
+    packages: ['msgpackr', '@node-rs/crc32'],
     deterministic: false,
   },
   // Handed an abstract-level database; never opens one itself (so concrete backends such as
-  // classic-level or memory-level may appear in type positions only).
+  // classic-level or memory-level may appear in type positions only). The key index is a
+  // sorted-btree; hashKV is CRC32C from @node-rs/crc32 (both pure computation, no I/O).
   'src/mvcc': {
     imports: ['src/util', 'src/errors.ts'],
     builtins: [],
-    packages: ['abstract-level', 'level-transcoder'],
+    packages: ['abstract-level', 'level-transcoder', 'sorted-btree', '@node-rs/crc32'],
     typeOnlyPackages: ['level', 'classic-level', 'memory-level', 'browser-level'],
     deterministic: true,
   },
