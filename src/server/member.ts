@@ -1,0 +1,773 @@
+import { randomInt } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Level } from 'level';
+import { EtcdError, isEtcdError } from '../errors.js';
+import { MvccStore, isTxnReadOnly, type KeyValue, type TxnRequest } from '../mvcc/index.js';
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  NONE,
+  RaftError,
+  RawNode,
+  SnapshotStatus,
+  StateType,
+  decodeConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type Ready,
+} from '../raft/index.js';
+import { Transport } from '../transport/index.js';
+import { assert } from '../util/assert.js';
+import { Prng } from '../util/prng.js';
+import type { ServerConfig } from './config.js';
+import { computeClusterId, computeMemberId, idToHex, RequestIdGenerator } from './ids.js';
+import { Membership } from './membership.js';
+import { DiskRaftStorage } from './raft-storage.js';
+import { decodeConfContext, decodeRequest, decodeValue, encodeConfContext, encodeRequest, encodeValue, type InternalRequest } from './requests.js';
+import type {
+  CompactResult,
+  DeleteRangeResult,
+  HashKVResult,
+  Member,
+  MemberChangeResult,
+  MemberListResult,
+  MemberService,
+  PutResult,
+  RangeCall,
+  RangeResult,
+  ResponseHeader,
+  StatusResult,
+  TxnCall,
+  TxnResult,
+} from './service.js';
+import { WaitRegistry } from './wait.js';
+
+export const SERVER_VERSION = '3.4.0';
+
+/** etcd refuses new proposals when apply lags commit by more than this many entries. */
+const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+/** Bytes of key-value pairs per frame of a database snapshot sent to a follower. */
+const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+interface ReadRound {
+  readonly ctx: Uint8Array;
+  readonly key: string;
+  readonly waiters: { resolve: () => void; reject: (e: unknown) => void }[];
+}
+
+/**
+ * One tsetcd member: raft driven by ticks, the transport and client requests; Readies made
+ * durable in the WAL and applied to the MVCC store; results handed back to waiting requests.
+ *
+ * The Ready loop runs one Ready at a time, in raft's order: leader messages go out at once;
+ * the WAL fsync follows (one fsync for the whole Ready); then the other messages; then the
+ * committed entries are applied (one LevelDB batch each, carrying the consistent index);
+ * then advance().
+ */
+export class EtcdServer implements MemberService {
+  readonly limits: { maxRequestBytes: number; maxTxnOps: number };
+  memberId = 0n;
+  clusterId = 0n;
+
+  private node!: RawNode;
+  private storage!: DiskRaftStorage;
+  private db!: Level<Buffer, Buffer>;
+  private store!: MvccStore;
+  private transport!: Transport;
+  private readonly membership = new Membership();
+  private readonly waits = new WaitRegistry<Outcome>();
+  private ids!: RequestIdGenerator;
+  private confState: ConfState = { voters: [], learners: [] };
+
+  private appliedIndex = 0;
+  private snapshotIndex = 0;
+  private lead = NONE;
+  private ticker: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+  private running = false;
+  private loopDone: Promise<void> | undefined;
+  private readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+  /** Why this member stopped by itself (e.g. it was removed), for the process to report. */
+  stopReason: string | undefined;
+
+  private readRound: ReadRound | undefined;
+  private pendingReads: ReadRound['waiters'] = [];
+  private readCounter = 0;
+  private readonly appliedWaiters: { index: number; resolve: () => void }[] = [];
+  private readonly leaderWaiters: (() => void)[] = [];
+
+  constructor(private readonly cfg: ServerConfig) {
+    this.limits = { maxRequestBytes: cfg.maxRequestBytes, maxTxnOps: cfg.maxTxnOps };
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
+  }
+
+  private get memberDir(): string {
+    return path.join(this.cfg.dataDir, 'member');
+  }
+
+  // --- start and stop ---------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    const log = this.cfg.logger;
+    await mkdir(this.memberDir, { recursive: true });
+    const opened = await DiskRaftStorage.open(this.memberDir, new Uint8Array(0), { logger: log });
+    this.storage = opened.storage;
+    await this.removeStaleSnapshotDbs();
+    this.db = new Level<Buffer, Buffer>(path.join(this.memberDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await this.db.open();
+
+    if (opened.fresh) {
+      await this.bootstrapNew();
+    } else {
+      const meta = await this.db.get(Buffer.from('\x00meta/identity'));
+      assert(meta !== undefined, `data dir ${this.cfg.dataDir} has a WAL but no member identity`);
+      const ident = decodeValue<{ memberId: bigint; clusterId: bigint }>(meta);
+      this.memberId = ident.memberId;
+      this.clusterId = ident.clusterId;
+      log.info('restarting member from its data directory', { memberId: idToHex(this.memberId), clusterId: idToHex(this.clusterId) });
+    }
+    await this.openStore();
+    this.confState = this.storage.initialState().confState;
+    this.snapshotIndex = this.storage.firstIndex() - 1;
+    // Entries after the raft snapshot are handed out again: their MVCC effects are skipped by
+    // the consistent index, but configuration changes must reach raft again.
+    this.appliedIndex = this.snapshotIndex;
+    this.ids = new RequestIdGenerator(this.memberId, Date.now());
+    const electionTick = Math.max(2, Math.round(this.cfg.electionMs / this.cfg.heartbeatMs));
+    this.node = new RawNode({
+      id: this.memberId,
+      electionTick,
+      heartbeatTick: 1,
+      storage: this.storage,
+      prng: new Prng(randomInt(2 ** 31)),
+      applied: this.appliedIndex,
+      checkQuorum: true,
+      preVote: true,
+      maxSizePerMsg: 1024 * 1024,
+      maxInflightMsgs: 512,
+      logger: log,
+    });
+
+    this.transport = new Transport({
+      id: this.memberId,
+      clusterId: this.clusterId,
+      listenPeerUrls: [...this.cfg.listenPeerUrls],
+      onMessages: (msgs) => this.onPeerMessages(msgs as Message[]),
+      onSnapshot: (header, body) => this.onPeerSnapshot(header as Message, body),
+      onUnreachable: (id) => {
+        this.node.reportUnreachable(id);
+        this.kick();
+      },
+      logger: log,
+    });
+    // Peers first: the listener refuses handshakes from members it does not know.
+    for (const m of this.membership.list()) if (m.id !== this.memberId) this.transport.addPeer(m.id, [...m.peerURLs]);
+    await this.transport.start();
+
+    this.running = true;
+    this.ticker = setInterval(() => {
+      this.node.tick();
+      this.kick();
+    }, this.cfg.heartbeatMs);
+    this.loopDone = this.readyLoop().catch((e: unknown) => {
+      log.error('ready loop failed; stopping the member', { error: String(e instanceof Error ? (e.stack ?? e.message) : e) });
+      this.stopReason = `fatal: ${String(e)}`;
+      void this.stop();
+    });
+    void this.publishAttributes();
+  }
+
+  /** Resolves when the member has stopped (by stop(), or by itself). */
+  whenStopped(): Promise<void> {
+    return this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return this.stopped;
+    this.running = false;
+    if (this.ticker) clearInterval(this.ticker);
+    this.kick();
+    await this.loopDone;
+    const err = new EtcdError('Stopped');
+    this.waits.failAll(err);
+    this.failReads(err);
+    await this.transport.stop();
+    await this.store.close();
+    await this.db.close();
+    await this.storage.close();
+    this.resolveStopped();
+    return this.stopped;
+  }
+
+  private async bootstrapNew(): Promise<void> {
+    const cfg = this.cfg;
+    if (cfg.initialClusterState === 'existing') {
+      throw new Error('joining an existing cluster (--initial-cluster-state existing) is not supported yet');
+    }
+    const mine = cfg.initialCluster.get(cfg.name);
+    if (!mine) throw new Error(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
+    const advertised = [...cfg.initialAdvertisePeerUrls].sort().join(',');
+    if ([...mine].sort().join(',') !== advertised) {
+      throw new Error(`--initial-cluster has ${cfg.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${cfg.initialAdvertisePeerUrls.join(',')}`);
+    }
+    const members: Member[] = [];
+    for (const [name, urls] of cfg.initialCluster) {
+      const id = computeMemberId(urls, cfg.initialClusterToken);
+      if (members.some((m) => m.id === id)) throw new Error(`member ${name} has the same peer URLs as another member`);
+      members.push({ id, name: '', peerURLs: [...urls], clientURLs: [], isLearner: false });
+    }
+    this.memberId = computeMemberId(mine, cfg.initialClusterToken);
+    this.clusterId = computeClusterId(members.map((m) => m.id));
+    // The identity and the initial members go into the database before raft's bootstrap
+    // snapshot, so a crash in between leaves a fresh WAL and a retry does the same again.
+    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [
+      { type: 'put', key: Buffer.from('\x00meta/identity'), value: Buffer.from(encodeValue({ memberId: this.memberId, clusterId: this.clusterId })) },
+    ];
+    for (const m of members) {
+      const op = this.membership.set(m);
+      assert(op.type === 'put');
+      ops.push({ type: 'put', key: Buffer.from(op.key), value: Buffer.from(op.value) });
+    }
+    await this.db.batch(ops);
+    await this.storage.bootstrap({ voters: members.map((m) => m.id), learners: [] });
+    cfg.logger.info('bootstrapped a new cluster', {
+      memberId: idToHex(this.memberId),
+      clusterId: idToHex(this.clusterId),
+      members: members.map((m) => idToHex(m.id)),
+    });
+  }
+
+  private async openStore(): Promise<void> {
+    this.store = await MvccStore.open(this.db, { logger: this.cfg.logger, yieldToEventLoop: () => new Promise((r) => setImmediate(r)) });
+    const records: Uint8Array[] = [];
+    for await (const [, v] of this.db.iterator({ gte: Buffer.from(Membership.PREFIX), lt: prefixEnd(Membership.PREFIX) })) records.push(v);
+    this.membership.load(records);
+  }
+
+  // --- the Ready loop ---------------------------------------------------------------------------
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async readyLoop(): Promise<void> {
+    while (this.running) {
+      if (!this.node.hasReady()) {
+        await new Promise<void>((r) => (this.wake = r));
+        continue;
+      }
+      await this.handleReady(this.node.ready());
+      this.node.advance();
+      await this.maybeSnapshot();
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
+    this.sendMessages(rd.leaderMessages);
+    for (const rs of rd.readStates) this.onReadState(rs.index, rs.requestCtx);
+    await this.storage.save(rd);
+    if (rd.snapshot) await this.installSnapshot(rd.snapshot.metadata.index);
+    this.sendMessages(rd.messages);
+    for (const e of rd.committedEntries) await this.applyEntry(e);
+  }
+
+  /** Snapshots travel on their own stream with the database behind them; the rest in batches. */
+  private sendMessages(msgs: readonly Message[]): void {
+    const plain: Message[] = [];
+    for (const m of msgs) {
+      if (m.type === MessageType.MsgSnap) this.sendSnapshot(m);
+      else plain.push(m);
+    }
+    if (plain.length > 0) this.transport.send(plain);
+  }
+
+  private onSoftState(lead: bigint, state: StateType): void {
+    if (lead !== this.lead) {
+      this.cfg.logger.info('leader changed', { from: idToHex(this.lead), to: idToHex(lead), state, term: this.node.raft.term });
+      // Reads waiting on the old leader's round will never be answered: fail them so they retry.
+      if (this.readRound && lead !== this.memberId) this.failReads(new EtcdError('LeaderChanged'));
+      this.lead = lead;
+      if (lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
+    }
+  }
+
+  private onPeerMessages(msgs: Message[]): void {
+    for (const m of msgs) {
+      if (m.to !== this.memberId) continue;
+      if (this.membership.isRemoved(m.from)) continue;
+      this.node.step(m);
+    }
+    this.kick();
+  }
+
+  // --- apply ------------------------------------------------------------------------------------
+
+  private async applyEntry(e: Entry): Promise<void> {
+    if (e.type === EntryType.ConfChange) {
+      await this.applyConfChange(e);
+    } else if (e.data.byteLength > 0) {
+      const req = decodeRequest(e.data);
+      if (this.store.isApplied(e.index)) {
+        // Applied before a restart; the proposer (if it was us) is gone.
+      } else {
+        let outcome: Outcome;
+        try {
+          outcome = { ok: true, value: await this.applyRequest(req, e.index) };
+        } catch (error) {
+          if (!isEtcdError(error)) throw error;
+          outcome = { ok: false, error };
+        }
+        this.waits.trigger(req.id, outcome);
+      }
+    }
+    this.appliedIndex = e.index;
+    this.releaseApplied();
+  }
+
+  private async applyRequest(req: InternalRequest, index: number): Promise<unknown> {
+    switch (req.op) {
+      case 'put':
+        return this.store.put(req.put, index);
+      case 'deleteRange':
+        return this.store.deleteRange(req.deleteRange, index);
+      case 'txn':
+        return this.store.txn(req.txn as TxnRequest, index);
+      case 'compaction': {
+        const handle = await this.store.compact(req.revision, index);
+        if (req.physical) await handle.done;
+        return { rev: this.store.currentRev };
+      }
+      case 'attributes': {
+        const m = this.membership.get(req.memberId);
+        const ops = m ? [this.membership.set({ ...m, name: req.name, clientURLs: req.clientURLs })] : [];
+        await this.store.write().end(index, ops);
+        return undefined;
+      }
+    }
+  }
+
+  private async applyConfChange(e: Entry): Promise<void> {
+    const cc = decodeConfChange(e.data);
+    const ctx = cc.context && cc.context.byteLength > 0 ? decodeConfContext(cc.context) : undefined;
+    this.confState = this.node.applyConfChange(cc);
+    if (!this.store.isApplied(e.index)) {
+      const ops = [];
+      if (cc.type === ConfChangeType.RemoveNode) {
+        ops.push(this.membership.remove(cc.nodeId));
+      } else if (ctx) {
+        const existing = this.membership.get(cc.nodeId);
+        const isLearner = cc.type === ConfChangeType.AddLearnerNode;
+        ops.push(this.membership.set(existing ? { ...existing, isLearner } : { ...ctx.member, id: cc.nodeId, isLearner }));
+      }
+      const wt = this.store.write();
+      await wt.end(e.index, ops);
+    }
+    const m = this.membership.get(cc.nodeId);
+    if (cc.nodeId !== this.memberId) {
+      if (cc.type === ConfChangeType.RemoveNode) this.transport.removePeer(cc.nodeId);
+      else if (m) this.transport.addPeer(cc.nodeId, [...m.peerURLs]);
+    }
+    if (ctx) this.waits.trigger(ctx.requestId, { ok: true, value: { member: m ?? ctx.member } });
+    if (cc.type === ConfChangeType.RemoveNode && cc.nodeId === this.memberId) {
+      this.stopReason = 'the member has been permanently removed from the cluster';
+      this.cfg.logger.warn(this.stopReason, { memberId: idToHex(this.memberId) });
+      setImmediate(() => void this.stop());
+    }
+  }
+
+  private releaseApplied(): void {
+    if (this.appliedWaiters.length === 0) return;
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const w = this.appliedWaiters[i] as { index: number; resolve: () => void };
+      if (w.index <= this.appliedIndex) {
+        this.appliedWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private waitApplied(index: number): Promise<void> {
+    if (index <= this.appliedIndex) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ index, resolve }));
+  }
+
+  // --- snapshots ----------------------------------------------------------------------------------
+
+  private async maybeSnapshot(): Promise<void> {
+    if (this.appliedIndex - this.snapshotIndex < this.cfg.snapshotCount) return;
+    if (this.appliedIndex > this.storage.lastIndex()) return;
+    const data = encodeValue(this.membership.dump());
+    await this.storage.createSnapshot(this.appliedIndex, this.confState, data, this.cfg.snapshotCatchUpEntries);
+    this.snapshotIndex = this.appliedIndex;
+    this.cfg.logger.info('saved snapshot', { index: this.snapshotIndex, firstIndex: this.storage.firstIndex() });
+  }
+
+  /**
+   * Send a raft snapshot with the whole database behind it. The database is read through one
+   * LevelDB iterator (a consistent view), so it is at least as new as the raft snapshot; the
+   * follower skips re-applying what it already holds by the consistent index inside it.
+   */
+  private sendSnapshot(m: Message): void {
+    const db = this.db;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      let pairs: Buffer[] = [];
+      let bytes = 0;
+      for await (const [k, v] of db.iterator()) {
+        pairs.push(k, v);
+        bytes += k.length + v.length;
+        if (bytes >= DB_SNAPSHOT_CHUNK_BYTES) {
+          yield encodeValue(pairs);
+          pairs = [];
+          bytes = 0;
+        }
+      }
+      if (pairs.length > 0) yield encodeValue(pairs);
+    }
+    this.cfg.logger.info('sending database snapshot', { to: idToHex(m.to), index: m.snapshot?.metadata.index });
+    this.transport
+      .sendSnapshot(m.to, m, body())
+      .then(() => this.node.reportSnapshot(m.to, SnapshotStatus.Finish))
+      .catch((e: unknown) => {
+        this.cfg.logger.warn('sending snapshot failed', { to: idToHex(m.to), error: String(e) });
+        this.node.reportSnapshot(m.to, SnapshotStatus.Failure);
+      })
+      .finally(() => this.kick());
+  }
+
+  private stagedDbDir(index: number): string {
+    return path.join(this.memberDir, `db.incoming-${index}`);
+  }
+
+  /** A leader's snapshot arrives: stage its database, then hand the message to raft. */
+  private async onPeerSnapshot(header: Message, body: AsyncIterable<Uint8Array>): Promise<void> {
+    const index = header.snapshot?.metadata.index ?? 0;
+    assert(index > 0, 'snapshot message without a snapshot');
+    const dir = this.stagedDbDir(index);
+    await rm(dir, { recursive: true, force: true });
+    const staged = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await staged.open();
+    try {
+      for await (const chunk of body) {
+        const pairs = decodeValue<Uint8Array[]>(chunk);
+        const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+        for (let i = 0; i + 1 < pairs.length; i += 2) ops.push({ type: 'put', key: Buffer.from(pairs[i] as Uint8Array), value: Buffer.from(pairs[i + 1] as Uint8Array) });
+        await staged.batch(ops);
+      }
+    } finally {
+      await staged.close();
+    }
+    this.node.step(header);
+    this.kick();
+  }
+
+  /** Raft accepted a snapshot: replace the database with the staged one and reload. */
+  private async installSnapshot(index: number): Promise<void> {
+    const dir = this.stagedDbDir(index);
+    await stat(dir);
+    await this.store.close();
+    await this.db.close();
+    const live = path.join(this.memberDir, 'db');
+    await rm(`${live}.old`, { recursive: true, force: true });
+    await rename(live, `${live}.old`);
+    await rename(dir, live);
+    await rm(`${live}.old`, { recursive: true, force: true });
+    this.db = new Level<Buffer, Buffer>(live, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await this.db.open();
+    await this.openStore();
+    this.confState = this.node.raft.trk.confState();
+    this.appliedIndex = index;
+    this.snapshotIndex = index;
+    for (const m of this.membership.list()) if (m.id !== this.memberId) this.transport.addPeer(m.id, [...m.peerURLs]);
+    this.cfg.logger.info('installed database snapshot', { index, consistentIndex: this.store.consistentIndex(), revision: this.store.currentRev });
+  }
+
+  private async removeStaleSnapshotDbs(): Promise<void> {
+    for (const name of await readdir(this.memberDir)) {
+      if (name.startsWith('db.incoming-') || name === 'db.old') await rm(path.join(this.memberDir, name), { recursive: true, force: true });
+    }
+  }
+
+  // --- proposals and reads ------------------------------------------------------------------------
+
+  private requestTimeoutMs(): number {
+    return 5000 + 2 * this.cfg.electionMs;
+  }
+
+  private checkCanPropose(): void {
+    if (!this.running) throw new EtcdError('Stopped');
+    if (this.lead === NONE) throw new EtcdError('NoLeader');
+    const st = this.node.raft.log;
+    if (st.committed - this.appliedIndex > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw new EtcdError('TooManyRequests');
+  }
+
+  /** Propose a request, then wait until this member applies the entry. */
+  private propose(make: (id: bigint) => InternalRequest): Promise<unknown> {
+    return this.proposeAndWait((id) => this.node.propose(encodeRequest(make(id))));
+  }
+
+  private proposeConfChange(type: ConfChangeType, nodeId: bigint, member: Member): Promise<unknown> {
+    return this.proposeAndWait((requestId) => {
+      const context = encodeConfContext({ requestId, member: { ...member, peerURLs: [...member.peerURLs], clientURLs: [...member.clientURLs] } });
+      this.node.proposeConfChange({ type, nodeId, context });
+    });
+  }
+
+  /**
+   * Register a waiter under a fresh request id, hand the proposal to raft, and wait for the apply
+   * loop to trigger the id. Raft refusing the proposal is a definite failure (NoLeader: it was
+   * never proposed); a timeout after proposing is not (the entry may still commit).
+   */
+  private async proposeAndWait(doPropose: (id: bigint) => void): Promise<unknown> {
+    this.checkCanPropose();
+    const id = this.ids.nextId();
+    const done = this.waits.register(id);
+    try {
+      doPropose(id);
+    } catch (e) {
+      this.waits.fail(id, e);
+      await done.catch(() => {});
+      if (e instanceof RaftError && e.code === 'ProposalDropped') throw new EtcdError('NoLeader', { cause: e });
+      throw e;
+    }
+    this.kick();
+    const outcome = await withTimeout(done, this.requestTimeoutMs(), () => this.waits.fail(id, new EtcdError('Timeout')));
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  }
+
+  /**
+   * Wait until a read started now may be served locally: a ReadIndex round confirms this
+   * member's view of the commit index with the leader's quorum, then we wait to apply up to it.
+   * Reads arriving while a round is in flight share the next round.
+   */
+  private linearizableRead(): Promise<void> {
+    if (!this.running) return Promise.reject(new EtcdError('Stopped'));
+    if (this.lead === NONE) return Promise.reject(new EtcdError('NoLeader'));
+    return new Promise<void>((resolve, reject) => {
+      this.pendingReads.push({ resolve, reject });
+      this.startReadRound();
+    });
+  }
+
+  private startReadRound(): void {
+    if (this.readRound || this.pendingReads.length === 0) return;
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setBigUint64(0, BigInt(++this.readCounter));
+    const round: ReadRound = { ctx, key: String(this.readCounter), waiters: this.pendingReads };
+    this.pendingReads = [];
+    this.readRound = round;
+    this.node.readIndex(ctx);
+    this.kick();
+    setTimeout(() => {
+      if (this.readRound === round) {
+        this.readRound = undefined;
+        for (const w of round.waiters) w.reject(new EtcdError('Timeout'));
+        this.startReadRound();
+      }
+    }, this.requestTimeoutMs()).unref();
+  }
+
+  private onReadState(index: number, ctx: Uint8Array): void {
+    const round = this.readRound;
+    if (!round || ctx.byteLength !== 8 || new DataView(ctx.buffer, ctx.byteOffset, 8).getBigUint64(0) !== BigInt(round.key)) return;
+    this.readRound = undefined;
+    void this.waitApplied(index).then(() => {
+      for (const w of round.waiters) w.resolve();
+    });
+    this.startReadRound();
+  }
+
+  private failReads(err: unknown): void {
+    const waiters = [...(this.readRound?.waiters ?? []), ...this.pendingReads];
+    this.readRound = undefined;
+    this.pendingReads = [];
+    for (const w of waiters) w.reject(err);
+  }
+
+  private header(revision: number = this.store.currentRev): ResponseHeader {
+    return { clusterId: this.clusterId, memberId: this.memberId, revision, raftTerm: this.node.raft.term };
+  }
+
+  // --- MemberService --------------------------------------------------------------------------------
+
+  async range(req: RangeCall): Promise<RangeResult> {
+    if (!req.serializable) await this.linearizableRead();
+    const { serializable: _s, key, rangeEnd, ...opts } = req;
+    const r = await this.store.range(key, rangeEnd, opts);
+    return { header: this.header(r.rev), kvs: r.kvs, more: r.more, count: r.count };
+  }
+
+  async put(req: Parameters<MemberService['put']>[0]): Promise<PutResult> {
+    const r = (await this.propose((id) => ({ id, op: 'put', put: req }))) as { rev: number; prevKv?: KeyValue };
+    return { header: this.header(r.rev), ...(r.prevKv ? { prevKv: r.prevKv } : {}) };
+  }
+
+  async deleteRange(req: Parameters<MemberService['deleteRange']>[0]): Promise<DeleteRangeResult> {
+    const r = (await this.propose((id) => ({ id, op: 'deleteRange', deleteRange: req }))) as { rev: number; deleted: number; prevKvs?: KeyValue[] };
+    return { header: this.header(r.rev), deleted: r.deleted, prevKvs: r.prevKvs ?? [] };
+  }
+
+  async txn(req: TxnCall): Promise<TxnResult> {
+    if (isTxnReadOnly(req as TxnRequest)) {
+      await this.linearizableRead();
+      const r = await this.store.txn(req as TxnRequest);
+      return { header: this.header(r.rev), succeeded: r.succeeded, responses: r.responses };
+    }
+    const r = (await this.propose((id) => ({ id, op: 'txn', txn: req }))) as { rev: number; succeeded: boolean; responses: TxnResult['responses'] };
+    return { header: this.header(r.rev), succeeded: r.succeeded, responses: r.responses };
+  }
+
+  async compact(revision: number, physical: boolean): Promise<CompactResult> {
+    const r = (await this.propose((id) => ({ id, op: 'compaction', revision, physical }))) as { rev: number };
+    return { header: this.header(r.rev) };
+  }
+
+  async memberList(linearizable: boolean): Promise<MemberListResult> {
+    if (linearizable) await this.linearizableRead();
+    return { header: this.header(), members: this.membership.list() };
+  }
+
+  async memberAdd(peerURLs: readonly string[], isLearner: boolean): Promise<MemberChangeResult> {
+    if (peerURLs.length === 0) throw new EtcdError('MemberBadURLs');
+    for (const m of this.membership.list()) {
+      if (m.peerURLs.some((u) => peerURLs.includes(u))) throw new EtcdError('PeerURLExist');
+    }
+    if (isLearner && this.membership.list().filter((m) => m.isLearner).length >= 1) throw new EtcdError('TooManyLearners');
+    const id = computeMemberId(peerURLs, this.cfg.initialClusterToken, Date.now());
+    const member: Member = { id, name: '', peerURLs: [...peerURLs], clientURLs: [], isLearner };
+    await this.proposeConfChange(isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, member);
+    return { header: this.header(), member: this.membership.get(id) ?? member, members: this.membership.list() };
+  }
+
+  async memberRemove(id: bigint): Promise<MemberChangeResult> {
+    const m = this.membership.get(id);
+    if (!m) throw new EtcdError('MemberNotFound');
+    await this.proposeConfChange(ConfChangeType.RemoveNode, id, m);
+    return { header: this.header(), members: this.membership.list() };
+  }
+
+  async memberUpdate(id: bigint, peerURLs: readonly string[]): Promise<MemberChangeResult> {
+    const m = this.membership.get(id);
+    if (!m) throw new EtcdError('MemberNotFound');
+    for (const o of this.membership.list()) {
+      if (o.id !== id && o.peerURLs.some((u) => peerURLs.includes(u))) throw new EtcdError('PeerURLExist');
+    }
+    // Re-adding an existing member with its new URLs updates it in place.
+    const updated: Member = { ...m, peerURLs: [...peerURLs] };
+    await this.proposeConfChange(m.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, updated);
+    return { header: this.header(), members: this.membership.list() };
+  }
+
+  async memberPromote(id: bigint): Promise<MemberChangeResult> {
+    const m = this.membership.get(id);
+    if (!m) throw new EtcdError('MemberNotFound');
+    if (!m.isLearner) throw new EtcdError('MemberNotLearner');
+    if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
+    // Like etcd: a learner is ready when its log has at least 90% of the leader's.
+    const progress = this.node.status().progress;
+    const leaderMatch = progress.get(this.memberId)?.match ?? 0;
+    const learnerMatch = progress.get(id)?.match ?? 0;
+    if (learnerMatch < leaderMatch * 0.9) throw new EtcdError('LearnerNotReady');
+    await this.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    return { header: this.header(), members: this.membership.list() };
+  }
+
+  async status(): Promise<StatusResult> {
+    const st = this.node.status();
+    return {
+      header: this.header(),
+      version: SERVER_VERSION,
+      dbSize: await dirSize(path.join(this.memberDir, 'db')),
+      dbSizeInUse: await dirSize(path.join(this.memberDir, 'db')),
+      leader: st.lead,
+      raftIndex: st.commit,
+      raftTerm: st.term,
+      raftAppliedIndex: this.appliedIndex,
+      errors: [],
+      isLearner: this.membership.get(this.memberId)?.isLearner ?? false,
+    };
+  }
+
+  async hashKV(revision: number): Promise<HashKVResult> {
+    const h = await this.store.hashKV(revision);
+    return { header: this.header(), hash: h.hash, compactRevision: h.compactRevision };
+  }
+
+  async moveLeader(targetId: bigint): Promise<{ header: ResponseHeader }> {
+    if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
+    const target = this.membership.get(targetId);
+    if (!target || target.isLearner || targetId === this.memberId) throw new EtcdError('BadLeaderTransferee');
+    this.node.transferLeadership(targetId);
+    this.kick();
+    const deadline = Date.now() + this.requestTimeoutMs();
+    while (this.lead !== targetId) {
+      if (Date.now() > deadline) throw new EtcdError('TimeoutDueToLeaderFail');
+      await new Promise((r) => setTimeout(r, this.cfg.heartbeatMs));
+    }
+    return { header: this.header() };
+  }
+
+  /** Publish this member's name and client URLs through raft once there is a leader. */
+  private async publishAttributes(): Promise<void> {
+    for (let attempt = 0; this.running && attempt < 1000; attempt++) {
+      const m = this.membership.get(this.memberId);
+      if (m && m.name === this.cfg.name && sameList(m.clientURLs, this.cfg.advertiseClientUrls)) return;
+      if (this.lead === NONE) await new Promise<void>((r) => this.leaderWaiters.push(r));
+      try {
+        await this.propose((id) => ({ id, op: 'attributes', memberId: this.memberId, name: this.cfg.name, clientURLs: [...this.cfg.advertiseClientUrls] }));
+        this.cfg.logger.info('published local member to cluster through raft', { name: this.cfg.name, clientURLs: this.cfg.advertiseClientUrls });
+        return;
+      } catch (e) {
+        if (!this.running) return;
+        this.cfg.logger.debug('publishing attributes failed; retrying', { error: String(e) });
+        await new Promise((r) => setTimeout(r, this.cfg.heartbeatMs * 5));
+      }
+    }
+  }
+
+  /** For tests and the admin surface. */
+  raftStatus(): ReturnType<RawNode['status']> {
+    return this.node.status();
+  }
+
+  isLeader(): boolean {
+    return this.node.raft.state === StateType.Leader;
+  }
+}
+
+function prefixEnd(prefix: Uint8Array): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0xff]);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    total += (await stat(path.join(dir, name)).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  const t = setTimeout(onTimeout, ms);
+  return p.finally(() => clearTimeout(t));
+}

@@ -1,0 +1,47 @@
+import { Packr } from 'msgpackr';
+import type { DeleteRangeRequest, PutRequest } from '../mvcc/index.js';
+import type { TxnCall } from './service.js';
+
+/**
+ * What a normal raft entry carries: one client request (or an internal one), with the id the
+ * proposer waits on. Encoded with msgpackr: bigints and byte arrays round-trip as they are.
+ */
+export type InternalRequest =
+  | { readonly id: bigint; readonly op: 'put'; readonly put: PutRequest }
+  | { readonly id: bigint; readonly op: 'deleteRange'; readonly deleteRange: DeleteRangeRequest }
+  | { readonly id: bigint; readonly op: 'txn'; readonly txn: TxnCall }
+  | { readonly id: bigint; readonly op: 'compaction'; readonly revision: number; readonly physical: boolean }
+  /** A member publishing its name and client URLs once it has started (etcd's attributes). */
+  | { readonly id: bigint; readonly op: 'attributes'; readonly memberId: bigint; readonly name: string; readonly clientURLs: string[] };
+
+/** What a ConfChange entry's context carries: the proposer's request id and the member. */
+export interface ConfChangeContext {
+  readonly requestId: bigint;
+  readonly member: { readonly id: bigint; readonly name: string; readonly peerURLs: string[]; readonly clientURLs: string[]; readonly isLearner: boolean };
+}
+
+const packr = new Packr({ useRecords: false, useBigIntExtension: true });
+
+export function encodeRequest(r: InternalRequest): Uint8Array {
+  return packr.pack(r);
+}
+
+export function decodeRequest(data: Uint8Array): InternalRequest {
+  return packr.unpack(data) as InternalRequest;
+}
+
+export function encodeConfContext(c: ConfChangeContext): Uint8Array {
+  return packr.pack(c);
+}
+
+export function decodeConfContext(data: Uint8Array): ConfChangeContext {
+  return packr.unpack(data) as ConfChangeContext;
+}
+
+export function encodeValue(v: unknown): Uint8Array {
+  return packr.pack(v);
+}
+
+export function decodeValue<T>(data: Uint8Array): T {
+  return packr.unpack(data) as T;
+}
