@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { EtcdError, isEtcdError } from '../errors.js';
@@ -49,6 +51,8 @@ export const SERVER_VERSION = '3.4.0';
 
 /** etcd refuses new proposals when apply lags commit by more than this many entries. */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+/** A ReadIndex request not answered within this long is sent again. */
+const READ_INDEX_RETRY_MS = 500;
 /** Bytes of key-value pairs per frame of a database snapshot sent to a follower. */
 const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
 
@@ -96,6 +100,7 @@ export class EtcdServer implements MemberService {
   /** Why this member stopped by itself (e.g. it was removed), for the process to report. */
   stopReason: string | undefined;
 
+  private peerHttp: HttpServer | undefined;
   private readRound: ReadRound | undefined;
   private pendingReads: ReadRound['waiters'] = [];
   private readCounter = 0;
@@ -116,20 +121,28 @@ export class EtcdServer implements MemberService {
   async start(): Promise<void> {
     const log = this.cfg.logger;
     await mkdir(this.memberDir, { recursive: true });
-    const opened = await DiskRaftStorage.open(this.memberDir, new Uint8Array(0), { logger: log });
+    // The member's identity lives in the WAL's metadata, never in the replicated database (a
+    // snapshot from the leader replaces that). A fresh member works it out first: from the
+    // initial cluster for a new cluster, from the running members when joining one.
+    const fresh = !(await exists(path.join(this.memberDir, 'wal')));
+    let joined: { memberId: bigint; clusterId: bigint; members: Member[] } | undefined;
+    let identity: { memberId: bigint; clusterId: bigint };
+    if (!fresh) identity = { memberId: 0n, clusterId: 0n };
+    else if (this.cfg.initialClusterState === 'existing') identity = joined = await this.discoverFromPeers();
+    else identity = this.identityForNewCluster();
+    const opened = await DiskRaftStorage.open(this.memberDir, encodeValue(identity), { logger: log });
     this.storage = opened.storage;
+    ({ memberId: this.memberId, clusterId: this.clusterId } = decodeValue<{ memberId: bigint; clusterId: bigint }>(opened.metadata));
     await this.removeStaleSnapshotDbs();
     this.db = new Level<Buffer, Buffer>(path.join(this.memberDir, 'db'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await this.db.open();
 
-    if (opened.fresh) {
-      await this.bootstrapNew();
+    if (this.storage.lastIndex() === 0) {
+      // Fresh (or a crash before the first snapshot was written): start the same way again.
+      if (joined) await this.persistMembers(joined.members);
+      else if (this.cfg.initialClusterState === 'new') await this.bootstrapNew();
+      log.info('starting a new member', { memberId: idToHex(this.memberId), clusterId: idToHex(this.clusterId), joining: joined !== undefined });
     } else {
-      const meta = await this.db.get(Buffer.from('\x00meta/identity'));
-      assert(meta !== undefined, `data dir ${this.cfg.dataDir} has a WAL but no member identity`);
-      const ident = decodeValue<{ memberId: bigint; clusterId: bigint }>(meta);
-      this.memberId = ident.memberId;
-      this.clusterId = ident.clusterId;
       log.info('restarting member from its data directory', { memberId: idToHex(this.memberId), clusterId: idToHex(this.clusterId) });
     }
     await this.openStore();
@@ -160,6 +173,7 @@ export class EtcdServer implements MemberService {
       listenPeerUrls: [...this.cfg.listenPeerUrls],
       onMessages: (msgs) => this.onPeerMessages(msgs as Message[]),
       onSnapshot: (header, body) => this.onPeerSnapshot(header as Message, body),
+      onHttp: (socket) => this.servePeerHttp(socket),
       onUnreachable: (id) => {
         this.node.reportUnreachable(id);
         this.kick();
@@ -198,6 +212,7 @@ export class EtcdServer implements MemberService {
     this.waits.failAll(err);
     this.failReads(err);
     await this.transport.stop();
+    this.peerHttp?.close();
     await this.store.close();
     await this.db.close();
     await this.storage.close();
@@ -205,42 +220,85 @@ export class EtcdServer implements MemberService {
     return this.stopped;
   }
 
-  private async bootstrapNew(): Promise<void> {
-    const cfg = this.cfg;
-    if (cfg.initialClusterState === 'existing') {
-      throw new Error('joining an existing cluster (--initial-cluster-state existing) is not supported yet');
-    }
-    const mine = cfg.initialCluster.get(cfg.name);
-    if (!mine) throw new Error(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
-    const advertised = [...cfg.initialAdvertisePeerUrls].sort().join(',');
-    if ([...mine].sort().join(',') !== advertised) {
-      throw new Error(`--initial-cluster has ${cfg.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${cfg.initialAdvertisePeerUrls.join(',')}`);
-    }
+  private initialMembers(): Member[] {
     const members: Member[] = [];
-    for (const [name, urls] of cfg.initialCluster) {
-      const id = computeMemberId(urls, cfg.initialClusterToken);
+    for (const [name, urls] of this.cfg.initialCluster) {
+      const id = computeMemberId(urls, this.cfg.initialClusterToken);
       if (members.some((m) => m.id === id)) throw new Error(`member ${name} has the same peer URLs as another member`);
       members.push({ id, name: '', peerURLs: [...urls], clientURLs: [], isLearner: false });
     }
-    this.memberId = computeMemberId(mine, cfg.initialClusterToken);
-    this.clusterId = computeClusterId(members.map((m) => m.id));
-    // The identity and the initial members go into the database before raft's bootstrap
-    // snapshot, so a crash in between leaves a fresh WAL and a retry does the same again.
-    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [
-      { type: 'put', key: Buffer.from('\x00meta/identity'), value: Buffer.from(encodeValue({ memberId: this.memberId, clusterId: this.clusterId })) },
-    ];
+    return members;
+  }
+
+  private identityForNewCluster(): { memberId: bigint; clusterId: bigint } {
+    const cfg = this.cfg;
+    const mine = cfg.initialCluster.get(cfg.name);
+    if (!mine) throw new Error(`couldn't find local name "${cfg.name}" in the initial cluster configuration`);
+    if ([...mine].sort().join(',') !== [...cfg.initialAdvertisePeerUrls].sort().join(',')) {
+      throw new Error(`--initial-cluster has ${cfg.name}=${mine.join(',')} but missing from --initial-advertise-peer-urls=${cfg.initialAdvertisePeerUrls.join(',')}`);
+    }
+    return { memberId: computeMemberId(mine, cfg.initialClusterToken), clusterId: computeClusterId(this.initialMembers().map((m) => m.id)) };
+  }
+
+  /**
+   * Joining an existing cluster (after `member add`): ask the running members for the member
+   * list on their peer URLs and find ourselves in it by our advertised peer URLs.
+   */
+  private async discoverFromPeers(): Promise<{ memberId: bigint; clusterId: bigint; members: Member[] }> {
+    const mine = [...this.cfg.initialAdvertisePeerUrls].sort().join(',');
+    const errors: string[] = [];
+    for (const [name, urls] of this.cfg.initialCluster) {
+      if (name === this.cfg.name) continue;
+      for (const url of urls) {
+        try {
+          const res = await fetch(new URL('/members', url), { signal: AbortSignal.timeout(2000) });
+          if (!res.ok) throw new Error(`HTTP ${res.status}`);
+          const clusterId = BigInt(`0x${res.headers.get('x-etcd-cluster-id') ?? '0'}`);
+          const list = (await res.json()) as { id: string; name: string; peerURLs: string[]; clientURLs: string[]; isLearner?: boolean }[];
+          const members: Member[] = list.map((m) => ({ id: BigInt(`0x${m.id}`), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner ?? false }));
+          const me = members.find((m) => [...m.peerURLs].sort().join(',') === mine);
+          if (!me) throw new Error(`member with peer URLs ${mine} is not in the cluster's member list (add it first with member add)`);
+          return { memberId: me.id, clusterId, members };
+        } catch (e) {
+          errors.push(`${url}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    }
+    throw new Error(`cannot fetch the cluster's members from --initial-cluster: ${errors.join('; ')}`);
+  }
+
+  /** The initial members of a new cluster, then raft's bootstrap snapshot. */
+  private async bootstrapNew(): Promise<void> {
+    const members = this.initialMembers();
+    await this.persistMembers(members);
+    await this.storage.bootstrap({ voters: members.map((m) => m.id), learners: [] });
+    this.cfg.logger.info('bootstrapped a new cluster', { members: members.map((m) => idToHex(m.id)) });
+  }
+
+  private async persistMembers(members: readonly Member[]): Promise<void> {
+    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     for (const m of members) {
       const op = this.membership.set(m);
       assert(op.type === 'put');
       ops.push({ type: 'put', key: Buffer.from(op.key), value: Buffer.from(op.value) });
     }
     await this.db.batch(ops);
-    await this.storage.bootstrap({ voters: members.map((m) => m.id), learners: [] });
-    cfg.logger.info('bootstrapped a new cluster', {
-      memberId: idToHex(this.memberId),
-      clusterId: idToHex(this.clusterId),
-      members: members.map((m) => idToHex(m.id)),
+  }
+
+  /** The peer port's HTTP side: what a joining member asks (etcd's peer `/members`). */
+  private servePeerHttp(socket: Socket): void {
+    this.peerHttp ??= createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/members') {
+        const body = this.membership.list().map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner }));
+        res.writeHead(200, { 'content-type': 'application/json', 'x-etcd-cluster-id': idToHex(this.clusterId) });
+        res.end(JSON.stringify(body));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found\n');
+      }
     });
+    this.peerHttp.emit('connection', socket);
+    socket.resume();
   }
 
   private async openStore(): Promise<void> {
@@ -567,13 +625,23 @@ export class EtcdServer implements MemberService {
     this.readRound = round;
     this.node.readIndex(ctx);
     this.kick();
-    setTimeout(() => {
-      if (this.readRound === round) {
+    // The request or its answer may be lost on the way to or from the leader: ask again (same
+    // context) every READ_INDEX_RETRY_MS, like etcd, until answered or timed out.
+    const deadline = Date.now() + this.requestTimeoutMs();
+    const retry = setInterval(() => {
+      if (this.readRound !== round || !this.running) {
+        clearInterval(retry);
+      } else if (Date.now() >= deadline) {
+        clearInterval(retry);
         this.readRound = undefined;
         for (const w of round.waiters) w.reject(new EtcdError('Timeout'));
         this.startReadRound();
+      } else if (this.lead !== NONE) {
+        this.node.readIndex(ctx);
+        this.kick();
       }
-    }, this.requestTimeoutMs()).unref();
+    }, READ_INDEX_RETRY_MS);
+    retry.unref();
   }
 
   private onReadState(index: number, ctx: Uint8Array): void {
@@ -742,6 +810,13 @@ export class EtcdServer implements MemberService {
   isLeader(): boolean {
     return this.node.raft.state === StateType.Leader;
   }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 function prefixEnd(prefix: Uint8Array): Buffer {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 /**
  * One member's peer transport: an outbound stream per peer (peer.ts), the listeners that accept
  * peers' streams and snapshots (inbound.ts), and snapshot sends (snapshot-sender.ts).
@@ -111,6 +112,8 @@ export class Transport {
             this.rejectedConnections++;
             this.logger.warn('transport: too many peer connections; closing a new one', { remote: socket.remoteAddress, limit: this.config.maxInboundConnections });
             socket.destroy();
+          } else if (this.options.onHttp) {
+            this.sniff(socket);
           } else {
             this.inbound.add(new InboundConnection(this.inboundCtx, socket));
           }
@@ -252,6 +255,32 @@ export class Transport {
   }
 
   /** Copies of the counters (prom-client in server reads these at scrape time). */
+  /**
+   * Peek at a new connection's first bytes: an HTTP request goes to onHttp, anything else is a
+   * peer handshake. Our frames start with a big-endian length, which never spells an HTTP
+   * method in ASCII for the small handshake frame.
+   */
+  private sniff(socket: Socket): void {
+    const onHttp = this.options.onHttp;
+    // A connection that says nothing is closed like one that never handshakes.
+    const silent = setTimeout(() => socket.destroy(), this.config.handshakeTimeoutMs);
+    socket.once('close', () => clearTimeout(silent));
+    socket.once('data', (chunk: Buffer) => {
+      clearTimeout(silent);
+      socket.pause();
+      socket.unshift(chunk);
+      if (onHttp && /^(GET|HEAD|POST|PUT) /.test(chunk.subarray(0, 5).toString('latin1'))) {
+        onHttp(socket);
+      } else if (this.lifecycle === 'stopped') {
+        socket.destroy();
+      } else {
+        this.inbound.add(new InboundConnection(this.inboundCtx, socket));
+        socket.resume();
+      }
+    });
+    socket.once('error', () => socket.destroy());
+  }
+
   stats(): TransportStats {
     const peers = new Map<bigint, PeerStats>();
     for (const [id, s] of this.peerStats) peers.set(id, { ...s });

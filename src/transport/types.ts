@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 /**
  * What the transport carries and what it is handed. It does not import src/raft (the module
  * table forbids it): a message is any msgpackr-encodable object with bigint `to` and `from`,
@@ -45,6 +46,13 @@ export interface TransportOptions {
   onUnreachable(id: bigint): void;
   /** The outbound stream to a peer came up (true) or went down (false). */
   onPeerStatus?(id: bigint, active: boolean): void;
+  /**
+   * A connection to the peer port that opens with an HTTP/1.1 request instead of a handshake
+   * (e.g. `GET /members`, which a member joining the cluster asks, as etcd's peers answer). The
+   * socket is handed over with its first bytes put back; without this option such a connection
+   * is closed as a protocol error.
+   */
+  onHttp?(socket: Socket): void;
   readonly logger?: Logger;
   /** Messages queued per peer before new ones are dropped (default 4096, like etcd's stream buffer). */
   readonly queueLimit?: number;
