@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { EtcdError, isEtcdError } from '../errors.js';
-import { MvccStore, isTxnReadOnly, type KeyValue, type TxnRequest } from '../mvcc/index.js';
+import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type KeyValue, type TxnRequest } from '../mvcc/index.js';
 import {
   ConfChangeType,
   EntryType,
@@ -674,17 +674,22 @@ export class EtcdServer implements MemberService {
     return { header: this.header(r.rev), kvs: r.kvs, more: r.more, count: r.count };
   }
 
+  // Requests are checked before they are proposed (as etcd's v3rpc layer does), so a request
+  // that can only fail costs no raft round; apply checks again, as a member must not trust a log.
   async put(req: Parameters<MemberService['put']>[0]): Promise<PutResult> {
+    checkPutRequest(req);
     const r = (await this.propose((id) => ({ id, op: 'put', put: req }))) as { rev: number; prevKv?: KeyValue };
     return { header: this.header(r.rev), ...(r.prevKv ? { prevKv: r.prevKv } : {}) };
   }
 
   async deleteRange(req: Parameters<MemberService['deleteRange']>[0]): Promise<DeleteRangeResult> {
+    checkDeleteRangeRequest(req);
     const r = (await this.propose((id) => ({ id, op: 'deleteRange', deleteRange: req }))) as { rev: number; deleted: number; prevKvs?: KeyValue[] };
     return { header: this.header(r.rev), deleted: r.deleted, prevKvs: r.prevKvs ?? [] };
   }
 
   async txn(req: TxnCall): Promise<TxnResult> {
+    checkTxnRequest(req as TxnRequest, this.limits.maxTxnOps);
     if (isTxnReadOnly(req as TxnRequest)) {
       await this.linearizableRead();
       const r = await this.store.txn(req as TxnRequest);

@@ -1,0 +1,121 @@
+/**
+ * One TCP listener serving gRPC and HTTP/1.1 on the same port, as etcd's client URLs do (etcd
+ * uses cmux). Each new connection is held until its first bytes tell which protocol it speaks:
+ *
+ * - As soon as a byte differs from the HTTP/2 connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
+ *   it is HTTP/1.1: the bytes read so far are pushed back into the socket (unshift) and the
+ *   socket goes to the node:http server, which reads them once the socket flows again.
+ * - A connection that sends the whole preface is a gRPC client (HTTP/2 with prior knowledge).
+ *   It goes through the intake (h2-intake.ts: our SETTINGS, then the first request's header
+ *   block, repaired if nghttp2 would refuse it) and then, with the bytes the intake kept pushed
+ *   back, to grpc-js through its connection injector. node's HTTP/2 session reads a socket's
+ *   buffered bytes when it takes the socket over.
+ *
+ * After the hand-over the socket belongs to the protocol server: nothing is copied or parsed
+ * per request.
+ */
+import net from 'node:net';
+import type { Logger } from '../util/index.js';
+import { HTTP2_PREFACE, Http2Intake } from './h2-intake.js';
+
+export interface ProtocolTargets {
+  /** Takes an HTTP/2 connection whose bytes (from the preface on) are still unread. */
+  http2(socket: net.Socket): void;
+  /** Takes an HTTP/1.x connection whose first bytes are still unread. */
+  http1(socket: net.Socket): void;
+}
+
+export interface SniffingListener {
+  readonly port: number;
+  /**
+   * Stops accepting and destroys connections not yet handed over; resolves once every
+   * connection is gone (the protocol servers close theirs, or destroyConnections does).
+   */
+  close(): Promise<void>;
+  /** Destroys every connection this listener accepted that is still open. */
+  destroyConnections(): void;
+}
+
+/** How long a new connection may stay silent before it says which protocol it speaks. */
+const SNIFF_TIMEOUT_MS = 30_000;
+
+export function listenSniffing(host: string, port: number, targets: ProtocolTargets, logger: Logger): Promise<SniffingListener> {
+  /** Connections not handed over yet. */
+  const sniffing = new Set<net.Socket>();
+  const connections = new Set<net.Socket>();
+
+  const route = (socket: net.Socket): void => {
+    connections.add(socket);
+    sniffing.add(socket);
+    socket.once('close', () => {
+      connections.delete(socket);
+      sniffing.delete(socket);
+    });
+    // Errors after the hand-over are the protocol server's; before it, the socket just closes.
+    const onError = (): void => {};
+    socket.on('error', onError);
+
+    let received: Buffer = Buffer.alloc(0);
+    let intake: Http2Intake | undefined;
+
+    const handOver = (target: (s: net.Socket) => void, replay: Buffer, resume: boolean): void => {
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.setTimeout(0);
+      socket.off('timeout', onTimeout);
+      sniffing.delete(socket);
+      socket.pause();
+      socket.unshift(replay);
+      target(socket);
+      if (resume) socket.resume();
+    };
+
+    const feedIntake = (active: Http2Intake, bytes: Buffer): void => {
+      const state = active.push(bytes);
+      if (state === 'done') handOver(targets.http2, active.buffered(), false);
+      else if (state === 'invalid') socket.destroy();
+    };
+
+    const onData = (chunk: Buffer): void => {
+      if (intake !== undefined) return feedIntake(intake, chunk);
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const n = Math.min(received.length, HTTP2_PREFACE.length);
+      if (!received.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) return handOver(targets.http1, received, true);
+      if (received.length < HTTP2_PREFACE.length) return;
+      // An HTTP/2 client: it keeps the connection alive from now on (we answer its PINGs).
+      socket.setTimeout(0);
+      intake = new Http2Intake((bytes) => socket.write(bytes));
+      feedIntake(intake, received.subarray(HTTP2_PREFACE.length));
+    };
+
+    const onTimeout = (): void => {
+      socket.destroy();
+    };
+    socket.on('data', onData);
+    socket.setTimeout(SNIFF_TIMEOUT_MS, onTimeout);
+  };
+
+  const server = net.createServer({ noDelay: true }, route);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      server.on('error', (e) => logger.error('api: client listener failed', { host, port, error: e.message }));
+      const address = server.address();
+      const bound = typeof address === 'object' && address !== null ? address.port : port;
+      resolve({
+        port: bound,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const socket of sniffing) socket.destroy();
+            sniffing.clear();
+          }),
+        destroyConnections: () => {
+          for (const socket of connections) socket.destroy();
+          connections.clear();
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * The etcd v3 wire API (proto/), loaded once per process. protobufjs parses the .proto files
+ * into one Root (field names kept as written, so message objects use etcd's names: `range_end`,
+ * `peerURLs`); the gRPC package definition is made from it by @grpc/proto-loader, and the JSON
+ * gateway reads the same Root's types. Both decode with MESSAGE_OPTIONS, so a handler sees the
+ * same object whichever way a request came in.
+ */
+import path from 'node:path';
+import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import { PROTO_FILES, protoDir } from '../../proto/index.js';
+import { assert } from '../util/index.js';
+
+/**
+ * How decoded messages look: 64-bit integers as decimal strings (lossless; converted to numbers
+ * or bigints explicitly in convert.ts), bytes as Buffers, enums as numbers, every absent field
+ * at its default, and a oneof's name set to its present member.
+ */
+export const MESSAGE_OPTIONS = {
+  longs: String,
+  enums: Number,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+} as const satisfies protobuf.IConversionOptions;
+
+export interface RpcMethod {
+  /** The full gRPC path, e.g. '/etcdserverpb.KV/Range'. */
+  readonly path: string;
+  /** 'etcdserverpb.KV' */
+  readonly service: string;
+  /** 'Range' */
+  readonly name: string;
+  readonly requestType: protobuf.Type;
+  readonly responseType: protobuf.Type;
+  readonly requestStream: boolean;
+  readonly responseStream: boolean;
+}
+
+export interface ApiProtos {
+  readonly root: protobuf.Root;
+  readonly packageDefinition: protoLoader.PackageDefinition;
+  /** Every RPC of every service, by full gRPC path. */
+  readonly methods: ReadonlyMap<string, RpcMethod>;
+  /** Full service names ('etcdserverpb.KV', ..., 'v3electionpb.Election'). */
+  readonly services: readonly string[];
+}
+
+let loaded: ApiProtos | undefined;
+
+export function apiProtos(): ApiProtos {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): ApiProtos {
+  const dir = protoDir();
+  const root = new protobuf.Root();
+  // Imports are written relative to proto/ ("mvccpb/kv.proto").
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
+  root.loadSync([...PROTO_FILES], { keepCase: true });
+  root.resolveAll();
+
+  const packageDefinition = protoLoader.fromJSON(root.toJSON(), { keepCase: true, ...MESSAGE_OPTIONS });
+
+  const methods = new Map<string, RpcMethod>();
+  const services: string[] = [];
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const child of ns.nestedArray) {
+      if (child instanceof protobuf.Service) {
+        const service = child.fullName.slice(1);
+        services.push(service);
+        for (const m of child.methodsArray) {
+          const requestType = m.resolvedRequestType;
+          const responseType = m.resolvedResponseType;
+          assert(requestType !== null && responseType !== null, `unresolved types in ${service}.${m.name}`);
+          const rpcPath = `/${service}/${m.name}`;
+          methods.set(rpcPath, {
+            path: rpcPath,
+            service,
+            name: m.name,
+            requestType,
+            responseType,
+            requestStream: m.requestStream === true,
+            responseStream: m.responseStream === true,
+          });
+        }
+      } else if (child instanceof protobuf.Namespace) {
+        visit(child);
+      }
+    }
+  };
+  visit(root);
+  for (const service of services) assert(service in packageDefinition, `proto-loader lost service ${service}`);
+  return { root, packageDefinition, methods, services };
+}

@@ -1,0 +1,150 @@
+/**
+ * Shared by the API tests: a FakeMember behind startApiServer on a free port, running the real
+ * etcdctl, and starting a real etcd 3.4 to compare against.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startApiServer, type ApiServer } from '../../src/api/index.js';
+import type { Logger } from '../../src/util/index.js';
+import { FakeMember, type FakeMemberOptions } from './fake-member.js';
+
+export const ETCDCTL = '/usr/bin/etcdctl';
+export const ETCD = '/usr/bin/etcd';
+export const hasEtcdctl = existsSync(ETCDCTL);
+export const hasEtcd = existsSync(ETCD);
+
+/** Log lines captured from the API layer (errors are what tests look at). */
+export interface CapturedLog {
+  readonly lines: { level: string; msg: string; fields: Record<string, unknown> }[];
+  readonly logger: Logger;
+}
+
+export function captureLog(): CapturedLog {
+  const lines: CapturedLog['lines'] = [];
+  const at =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}): void => {
+      lines.push({ level, msg, fields });
+    };
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } };
+}
+
+export interface FakeServer {
+  readonly member: FakeMember;
+  readonly server: ApiServer;
+  readonly port: number;
+  /** http://127.0.0.1:port */
+  readonly endpoint: string;
+  readonly log: CapturedLog;
+  close(): Promise<void>;
+}
+
+export async function startFake(options: FakeMemberOptions = {}): Promise<FakeServer> {
+  const member = await FakeMember.open(options);
+  const log = captureLog();
+  const server = await startApiServer(member, { listenClientUrls: ['http://127.0.0.1:0'], logger: log.logger });
+  const port = server.ports[0] as number;
+  return { member, server, port, endpoint: `http://127.0.0.1:${port}`, log, close: () => server.close() };
+}
+
+export interface CommandResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly code: number | null;
+}
+
+/** Runs a program to completion with optional stdin; never rejects on a non-zero exit. */
+export function run(file: string, args: readonly string[], options: { stdin?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
+/** `ETCDCTL_API=3 etcdctl --endpoints=<endpoint> ...args`. */
+export function etcdctl(endpoint: string, args: readonly string[], stdin?: string): Promise<CommandResult> {
+  return run(ETCDCTL, [`--endpoints=${endpoint}`, '--command-timeout=5s', ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    ...(stdin === undefined ? {} : { stdin }),
+  });
+}
+
+/** A port nothing listens on right now (the OS picks it; the caller binds it soon after). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RealEtcd {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A one-member etcd on free loopback ports with a temporary data dir; stop() kills it by PID. */
+export async function startRealEtcd(): Promise<RealEtcd> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tsetcd-api-etcd-'));
+  const [clientPort, peerPort] = [await freePort(), await freePort()];
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const child = spawn(
+    ETCD,
+    [
+      '--name=cmp',
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=cmp=${peer}`,
+      '--log-level=error',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await exited;
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const res = await fetch(`${client}/health`);
+      if (res.ok && ((await res.json()) as { health?: string }).health === 'true') break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`etcd did not become healthy:\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { endpoint: client, stop };
+}
