@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { EtcdError, isEtcdError } from '../errors.js';
-import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type KeyValue, type TxnRequest } from '../mvcc/index.js';
+import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type KeyValue } from '../mvcc/index.js';
 import {
   ConfChangeType,
   EntryType,
@@ -398,7 +398,7 @@ export class EtcdServer implements MemberService {
       case 'deleteRange':
         return this.store.deleteRange(req.deleteRange, index);
       case 'txn':
-        return this.store.txn(req.txn as TxnRequest, index);
+        return this.store.txn(req.txn, index);
       case 'compaction': {
         const handle = await this.store.compact(req.revision, index);
         if (req.physical) await handle.done;
@@ -689,10 +689,10 @@ export class EtcdServer implements MemberService {
   }
 
   async txn(req: TxnCall): Promise<TxnResult> {
-    checkTxnRequest(req as TxnRequest, this.limits.maxTxnOps);
-    if (isTxnReadOnly(req as TxnRequest)) {
+    checkTxnRequest(req, this.limits.maxTxnOps);
+    if (isTxnReadOnly(req)) {
       await this.linearizableRead();
-      const r = await this.store.txn(req as TxnRequest);
+      const r = await this.store.txn(req);
       return { header: this.header(r.rev), succeeded: r.succeeded, responses: r.responses };
     }
     const r = (await this.propose((id) => ({ id, op: 'txn', txn: req }))) as { rev: number; succeeded: boolean; responses: TxnResult['responses'] };

@@ -11,9 +11,8 @@ import type {
   KeyValue,
   PutRequest,
   RangeRequest,
-  RequestOp,
-  Compare,
   ResponseOp,
+  TxnRequest,
 } from '../mvcc/index.js';
 
 export interface ResponseHeader {
@@ -47,11 +46,8 @@ export interface DeleteRangeResult {
   readonly prevKvs: KeyValue[];
 }
 
-export interface TxnCall {
-  readonly compare?: readonly Compare[];
-  readonly success?: readonly RequestOp[];
-  readonly failure?: readonly RequestOp[];
-}
+/** A Txn as clients send it (etcdserverpb.TxnRequest). */
+export type TxnCall = TxnRequest;
 
 export interface TxnResult {
   readonly header: ResponseHeader;
