@@ -560,6 +560,11 @@ export class EtcdServer implements MemberService {
     return 5000 + 2 * this.cfg.electionMs;
   }
 
+  /** Like etcd, a learner serves only serializable reads (and member and status calls). */
+  private refuseOnLearner(): void {
+    if (this.membership.get(this.memberId)?.isLearner === true) throw new EtcdError('NotSupportedForLearner');
+  }
+
   private checkCanPropose(): void {
     if (!this.running) throw new EtcdError('Stopped');
     if (this.lead === NONE) throw new EtcdError('NoLeader');
@@ -668,7 +673,10 @@ export class EtcdServer implements MemberService {
   // --- MemberService --------------------------------------------------------------------------------
 
   async range(req: RangeCall): Promise<RangeResult> {
-    if (!req.serializable) await this.linearizableRead();
+    if (!req.serializable) {
+      this.refuseOnLearner();
+      await this.linearizableRead();
+    }
     const { serializable: _s, key, rangeEnd, ...opts } = req;
     const r = await this.store.range(key, rangeEnd, opts);
     return { header: this.header(r.rev), kvs: r.kvs, more: r.more, count: r.count };
@@ -677,18 +685,21 @@ export class EtcdServer implements MemberService {
   // Requests are checked before they are proposed (as etcd's v3rpc layer does), so a request
   // that can only fail costs no raft round; apply checks again, as a member must not trust a log.
   async put(req: Parameters<MemberService['put']>[0]): Promise<PutResult> {
+    this.refuseOnLearner();
     checkPutRequest(req);
     const r = (await this.propose((id) => ({ id, op: 'put', put: req }))) as { rev: number; prevKv?: KeyValue };
     return { header: this.header(r.rev), ...(r.prevKv ? { prevKv: r.prevKv } : {}) };
   }
 
   async deleteRange(req: Parameters<MemberService['deleteRange']>[0]): Promise<DeleteRangeResult> {
+    this.refuseOnLearner();
     checkDeleteRangeRequest(req);
     const r = (await this.propose((id) => ({ id, op: 'deleteRange', deleteRange: req }))) as { rev: number; deleted: number; prevKvs?: KeyValue[] };
     return { header: this.header(r.rev), deleted: r.deleted, prevKvs: r.prevKvs ?? [] };
   }
 
   async txn(req: TxnCall): Promise<TxnResult> {
+    this.refuseOnLearner();
     checkTxnRequest(req, this.limits.maxTxnOps);
     if (isTxnReadOnly(req)) {
       await this.linearizableRead();
@@ -700,6 +711,7 @@ export class EtcdServer implements MemberService {
   }
 
   async compact(revision: number, physical: boolean): Promise<CompactResult> {
+    this.refuseOnLearner();
     const r = (await this.propose((id) => ({ id, op: 'compaction', revision, physical }))) as { rev: number };
     return { header: this.header(r.rev) };
   }

@@ -61,6 +61,9 @@ describe('membership', () => {
         60_000,
       ),
     );
+    // A learner serves serializable reads only, refusing the rest in etcd's words.
+    await expect(clients.of(learner).get('m/x').exec()).rejects.toThrow('etcdserver: rpc not supported for learner');
+    await expect(clients.of(learner).put('m/x').value('no')).rejects.toThrow('etcdserver: rpc not supported for learner');
     await phase('member promote', () =>
       waitFor(
         'the promotion',
