@@ -4,7 +4,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
-import { EtcdError, isEtcdError } from '../errors.js';
+import { catalog, EtcdError, isEtcdError, type ErrorCode } from '../errors.js';
 import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type KeyValue } from '../mvcc/index.js';
 import {
   ConfChangeType,
@@ -288,7 +288,21 @@ export class EtcdServer implements MemberService {
   /** The peer port's HTTP side: what a joining member asks (etcd's peer `/members`). */
   private servePeerHttp(socket: Socket): void {
     this.peerHttp ??= createServer((req, res) => {
-      if (req.method === 'GET' && req.url === '/members') {
+      const promote = /^\/members\/promote\/([0-9a-f]{1,16})$/.exec(req.url ?? '');
+      if (req.method === 'POST' && promote) {
+        // A follower forwards a promotion here, to the leader, which alone knows how far the
+        // learner's log has come.
+        this.memberPromote(BigInt(`0x${promote[1] as string}`)).then(
+          () => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end('{}');
+          },
+          (e: unknown) => {
+            res.writeHead(isEtcdError(e) ? 412 : 500, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ code: isEtcdError(e) ? e.code : 'Internal', message: String(e) }));
+          },
+        );
+      } else if (req.method === 'GET' && req.url === '/members') {
         const body = this.membership.list().map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner }));
         res.writeHead(200, { 'content-type': 'application/json', 'x-etcd-cluster-id': idToHex(this.clusterId) });
         res.end(JSON.stringify(body));
@@ -756,13 +770,35 @@ export class EtcdServer implements MemberService {
     const m = this.membership.get(id);
     if (!m) throw new EtcdError('MemberNotFound');
     if (!m.isLearner) throw new EtcdError('MemberNotLearner');
-    if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
+    if (this.lead === NONE) throw new EtcdError('NoLeader');
+    if (this.lead !== this.memberId) return this.forwardPromote(id);
     // Like etcd: a learner is ready when its log has at least 90% of the leader's.
     const progress = this.node.status().progress;
     const leaderMatch = progress.get(this.memberId)?.match ?? 0;
     const learnerMatch = progress.get(id)?.match ?? 0;
     if (learnerMatch < leaderMatch * 0.9) throw new EtcdError('LearnerNotReady');
     await this.proposeConfChange(ConfChangeType.AddNode, id, { ...m, isLearner: false });
+    return { header: this.header(), members: this.membership.list() };
+  }
+
+  /** etcd forwards a promotion from a follower to the leader; so do we, over the peer port. */
+  private async forwardPromote(id: bigint): Promise<MemberChangeResult> {
+    const leader = this.membership.get(this.lead);
+    const url = leader?.peerURLs[0];
+    if (!url) throw new EtcdError('NoLeader');
+    let res: Response;
+    try {
+      res = await fetch(new URL(`/members/promote/${idToHex(id)}`, url), { method: 'POST', signal: AbortSignal.timeout(this.requestTimeoutMs()) });
+    } catch (e) {
+      throw new EtcdError('Timeout', { cause: e });
+    }
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { code?: string };
+      const code = body.code;
+      throw code !== undefined && isErrorCode(code) ? new EtcdError(code) : new EtcdError('Timeout');
+    }
+    // The leader applied the promotion; wait until this member has too, so the list is current.
+    await this.linearizableRead();
     return { header: this.header(), members: this.membership.list() };
   }
 
@@ -827,6 +863,10 @@ export class EtcdServer implements MemberService {
   isLeader(): boolean {
     return this.node.raft.state === StateType.Leader;
   }
+}
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(catalog, code);
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -41,7 +41,7 @@ describe('membership', () => {
       phases.push({ name, from, to: Date.now() });
       return v;
     };
-    const leader = async (): Promise<LocalMember> => waitFor('a leader', () => leaderOf(clients, serving), 10_000);
+    const leader = async (): Promise<LocalMember> => waitFor('a leader', () => leaderOf(clients, serving), 20_000);
 
     // 1. Add a learner and start it: it joins the existing cluster.
     const learner = await cluster.addMemberSpec();
@@ -69,7 +69,10 @@ describe('membership', () => {
         'the promotion',
         async () => {
           try {
-            return await clients.of(await leader()).cluster.memberPromote({ ID: added.member.ID });
+            // Sent to a follower: it forwards the promotion to the leader, as etcd does.
+            const lead = await leader();
+            const follower = serving.find((m) => m !== lead) as LocalMember;
+            return await clients.of(follower).cluster.memberPromote({ ID: added.member.ID });
           } catch (e) {
             // Until the learner is in sync the leader says so, in etcd's words.
             if (String(e).includes('can only promote a learner member which is in sync with leader')) return undefined;
