@@ -1,7 +1,7 @@
 import { assert } from '../util/assert.js';
 import { RaftError, errCompacted } from './errors.js';
 import { limitSize, type Storage } from './storage.js';
-import { entrySize, type Entry, type Snapshot } from './types.js';
+import type { Entry, Snapshot } from './types.js';
 
 /**
  * Entries and a snapshot that raft holds but the application has not yet persisted.
@@ -258,12 +258,5 @@ export class RaftLog {
   restore(s: Snapshot): void {
     this.committed = s.metadata.index;
     this.unstable.restore(s);
-  }
-
-  /** Size in bytes of entries (for batching decisions). */
-  static size(ents: readonly Entry[]): number {
-    let n = 0;
-    for (const e of ents) n += entrySize(e);
-    return n;
   }
 }

@@ -14,7 +14,6 @@ import {
   NONE,
   ProgressState,
   StateType,
-  decodeConfChange,
   emptyMessage,
   entrySize,
   isEmptyHardState,
@@ -864,11 +863,6 @@ export class Raft {
       }
     }
     return this.trk.confState();
-  }
-
-  static decodeConfChangeEntry(e: Entry): ConfChange {
-    assert(e.type === EntryType.ConfChange, 'not a conf change entry');
-    return decodeConfChange(e.data);
   }
 }
 

@@ -67,20 +67,22 @@ export class ReadOnly {
     if (at < 0) return [];
     const round = this.rounds[at] as Round;
     round.acks.add(from);
-    if (!hasQuorum(round.acks)) return [];
-    const done = this.rounds.splice(0, at + 1);
-    const out: { index: number; req: ReadRequest }[] = [];
-    for (const r of done) for (const req of r.requests) out.push({ index: r.index, req });
-    return out;
+    return hasQuorum(round.acks) ? this.releaseThrough(at) : [];
   }
 
   /** Re-check every round against a (changed) quorum; returns completed requests. */
   recheck(hasQuorum: (acks: ReadonlySet<NodeId>) => boolean): { index: number; req: ReadRequest }[] {
     for (let i = this.rounds.length - 1; i >= 0; i--) {
-      const round = this.rounds[i] as Round;
-      if (hasQuorum(round.acks)) return this.ack(round.ctx, [...round.acks][0] as NodeId, hasQuorum);
+      if (hasQuorum((this.rounds[i] as Round).acks)) return this.releaseThrough(i);
     }
     return [];
+  }
+
+  /** Complete rounds 0..at (a later confirmation confirms every earlier round too). */
+  private releaseThrough(at: number): { index: number; req: ReadRequest }[] {
+    const out: { index: number; req: ReadRequest }[] = [];
+    for (const r of this.rounds.splice(0, at + 1)) for (const req of r.requests) out.push({ index: r.index, req });
+    return out;
   }
 }
 

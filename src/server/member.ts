@@ -804,11 +804,13 @@ export class EtcdServer implements MemberService {
 
   async status(): Promise<StatusResult> {
     const st = this.node.status();
+    // LevelDB reuses freed space itself: what is on disk is what is in use.
+    const dbSize = await dirSize(path.join(this.memberDir, 'db'));
     return {
       header: this.header(),
       version: SERVER_VERSION,
-      dbSize: await dirSize(path.join(this.memberDir, 'db')),
-      dbSizeInUse: await dirSize(path.join(this.memberDir, 'db')),
+      dbSize,
+      dbSizeInUse: dbSize,
       leader: st.lead,
       raftIndex: st.commit,
       raftTerm: st.term,

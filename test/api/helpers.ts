@@ -3,9 +3,9 @@
  * etcdctl, and starting a real etcd 3.4 to compare against.
  */
 import { spawn } from 'node:child_process';
+import { freePort } from '../../cluster/local-cluster.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
@@ -83,19 +83,6 @@ export function etcdctl(endpoint: string, args: readonly string[], stdin?: strin
   return run(ETCDCTL, [`--endpoints=${endpoint}`, '--command-timeout=5s', ...args], {
     env: { ...process.env, ETCDCTL_API: '3' },
     ...(stdin === undefined ? {} : { stdin }),
-  });
-}
-
-/** A port nothing listens on right now (the OS picks it; the caller binds it soon after). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
   });
 }
 
