@@ -833,8 +833,15 @@ export class EtcdServer implements MemberService {
     this.kick();
     const deadline = Date.now() + this.requestTimeoutMs();
     while (this.lead !== targetId) {
-      if (Date.now() > deadline) throw new EtcdError('TimeoutDueToLeaderFail');
-      await new Promise((r) => setTimeout(r, this.cfg.heartbeatMs));
+      const left = deadline - Date.now();
+      if (left <= 0) throw new EtcdError('TimeoutDueToLeaderFail');
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.leaderWaiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
     }
     return { header: this.header() };
   }

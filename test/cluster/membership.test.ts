@@ -86,12 +86,15 @@ describe('membership', () => {
     expect(afterPromote.members.find((m) => m.ID === added.member.ID)?.isLearner ?? false).toBe(false);
     expect(afterPromote.members.find((m) => m.ID === added.member.ID)?.name).toBe(learner.name);
 
-    // 3. Remove an old member; it stops, the other three keep serving.
-    const old = cluster.members[0] as LocalMember;
+    // 3. Remove an old member (a follower: removing the leader costs an election, during which
+    // no write can be served); it stops by itself, the other three keep serving.
+    const original = cluster.members.slice(0, 3);
+    const lead = await waitFor('a leader', () => leaderOf(clients, [...original, learner]), 20_000);
+    const old = original.find((m) => m !== lead) as LocalMember;
     const oldId = afterPromote.members.find((m) => m.peerURLs.includes(old.peerUrl))?.ID;
     expect(oldId).toBeDefined();
-    serving = [...cluster.members.slice(1, 3), learner];
-    await phase('member remove', async () => clients.of(await leader()).cluster.memberRemove({ ID: oldId as string }));
+    serving = [...original.filter((m) => m !== old), learner];
+    await phase('member remove', async () => clients.of(lead).cluster.memberRemove({ ID: oldId as string }));
     await waitFor('the removed member to exit', async () => (old.process?.exitCode !== null || old.process?.signalCode !== null ? true : undefined), 15_000);
     const finalList = (await clients.of(learner).cluster.memberList({})) as unknown as { members: WireMember[] };
     expect(finalList.members.map((m) => m.ID).sort()).not.toContain(oldId);
