@@ -1,0 +1,44 @@
+/**
+ * Which keys a watcher covers, with etcd's range_end conventions:
+ *
+ *   key 'a', rangeEnd absent/empty  -> just 'a'
+ *   key 'a', rangeEnd 'b'           -> 'a' <= k < 'b'   (a prefix watch is rangeEnd = prefix+1)
+ *   key 'a', rangeEnd '\0'          -> 'a' <= k         (from-key)
+ *   key '\0', rangeEnd '\0'         -> every key
+ */
+import { assert } from '../util/index.js';
+
+export interface KeyRange {
+  readonly key: Uint8Array;
+  /** undefined: the single key; empty array: unbounded above (from-key). */
+  readonly end: Uint8Array | undefined;
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+export function toKeyRange(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeyRange {
+  assert(key.length > 0, 'a watch key is not empty (checked by the server)');
+  if (rangeEnd === undefined || rangeEnd.length === 0) return { key, end: undefined };
+  if (rangeEnd.length === 1 && rangeEnd[0] === 0) return { key, end: new Uint8Array(0) };
+  return { key, end: rangeEnd };
+}
+
+export function inKeyRange(r: KeyRange, k: Uint8Array): boolean {
+  if (r.end === undefined) return compareBytes(r.key, k) === 0;
+  if (compareBytes(k, r.key) < 0) return false;
+  return r.end.length === 0 || compareBytes(k, r.end) < 0;
+}
+
+/** Map key for single-key lookups: latin1 keeps bytes 1:1. */
+export function keyString(k: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < k.length; i++) s += String.fromCharCode(k[i] as number);
+  return s;
+}
