@@ -1,0 +1,14 @@
+export {
+  Lessor,
+  minLeaseTtlSeconds,
+  MAX_LEASE_TTL_SECONDS,
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_EXPIRED_RETRY_MS,
+  type Checkpoint,
+  type Clock,
+  type DeleteKeys,
+  type LeaseInfo,
+  type LessorOptions,
+  type TimeToLive,
+} from './lessor.js';
+export { LeaseHeap, type HeapEntry } from './lease-heap.js';
