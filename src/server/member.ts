@@ -51,6 +51,8 @@ export const SERVER_VERSION = '3.4.0';
 
 /** etcd refuses new proposals when apply lags commit by more than this many entries. */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+/** Raft ticks per heartbeat interval (see start()). */
+const TICKS_PER_HEARTBEAT = 10;
 /** A ReadIndex request not answered within this long is sent again. */
 const READ_INDEX_RETRY_MS = 500;
 /** Bytes of key-value pairs per frame of a database snapshot sent to a follower. */
@@ -152,11 +154,17 @@ export class EtcdServer implements MemberService {
     // the consistent index, but configuration changes must reach raft again.
     this.appliedIndex = this.snapshotIndex;
     this.ids = new RequestIdGenerator(this.memberId, Date.now());
-    const electionTick = Math.max(2, Math.round(this.cfg.electionMs / this.cfg.heartbeatMs));
+    // Raft's clock ticks TICKS_PER_HEARTBEAT times per heartbeat interval. Heartbeats still go
+    // every --heartbeat-interval and elections time out in [--election-timeout, 2x), but the
+    // random draw has 100 values instead of 10: with one tick per heartbeat, two followers of a
+    // dead leader drew the same timeout one time in ten, split the vote, and failover took a
+    // second election timeout more.
+    const tickMs = this.tickMs();
+    const electionTick = Math.max(2 * TICKS_PER_HEARTBEAT, Math.round(this.cfg.electionMs / tickMs));
     this.node = new RawNode({
       id: this.memberId,
       electionTick,
-      heartbeatTick: 1,
+      heartbeatTick: TICKS_PER_HEARTBEAT,
       storage: this.storage,
       prng: new Prng(randomInt(2 ** 31)),
       applied: this.appliedIndex,
@@ -188,7 +196,7 @@ export class EtcdServer implements MemberService {
     this.ticker = setInterval(() => {
       this.node.tick();
       this.kick();
-    }, this.cfg.heartbeatMs);
+    }, tickMs);
     this.loopDone = this.readyLoop().catch((e: unknown) => {
       log.error('ready loop failed; stopping the member', { error: String(e instanceof Error ? (e.stack ?? e.message) : e) });
       this.stopReason = `fatal: ${String(e)}`;
@@ -569,6 +577,10 @@ export class EtcdServer implements MemberService {
   }
 
   // --- proposals and reads ------------------------------------------------------------------------
+
+  private tickMs(): number {
+    return Math.max(1, this.cfg.heartbeatMs / TICKS_PER_HEARTBEAT);
+  }
 
   private requestTimeoutMs(): number {
     return 5000 + 2 * this.cfg.electionMs;
