@@ -28,9 +28,9 @@
  * - Stops everything it started, by PID, also on Ctrl-C, on an error, and when the overall
  *   deadline passes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +40,8 @@ import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { LocalCluster, freePort } from '../cluster/local-cluster.js';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd.js';
 import { PROTO_FILES, protoDir } from '../proto/index.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -339,80 +340,6 @@ function sampleCpu(members: readonly Member[]): CpuSample {
 }
 
 /** A real etcd 3.4 cluster of `etcd` processes this program spawns. */
-class EtcdCluster {
-  readonly members: { name: string; clientUrl: string; peerUrl: string; dataDir: string; logFile: string; proc?: ChildProcess }[] = [];
-  private logs: WriteStream[] = [];
-
-  constructor(
-    private readonly bin: string,
-    private readonly baseDir: string,
-  ) {}
-
-  async create(size: number): Promise<void> {
-    for (let i = 1; i <= size; i++) {
-      const name = `e${i}`;
-      this.members.push({
-        name,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
-        dataDir: path.join(this.baseDir, `${name}.etcd`),
-        logFile: path.join(this.baseDir, `${name}.log`),
-      });
-    }
-  }
-
-  get endpoints(): string[] {
-    return this.members.map((m) => m.clientUrl);
-  }
-
-  startAll(): void {
-    const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
-    for (const m of this.members) {
-      const child = spawn(
-        this.bin,
-        [
-          '--name', m.name,
-          '--data-dir', m.dataDir,
-          '--listen-client-urls', m.clientUrl,
-          '--advertise-client-urls', m.clientUrl,
-          '--listen-peer-urls', m.peerUrl,
-          '--initial-advertise-peer-urls', m.peerUrl,
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-state', 'new',
-          '--initial-cluster-token', `bench-${path.basename(this.baseDir)}`,
-          '--heartbeat-interval', String(HEARTBEAT_MS),
-          '--election-timeout', String(ELECTION_MS),
-          '--logger', 'zap',
-          '--log-outputs', 'stderr',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      const log = createWriteStream(m.logFile, { flags: 'a' });
-      this.logs.push(log);
-      child.stdout?.pipe(log, { end: false });
-      child.stderr?.pipe(log, { end: false });
-      child.on('error', (e) => log.write(`spawn error: ${e.message}\n`));
-      m.proc = child;
-    }
-  }
-
-  async stopAll(): Promise<void> {
-    await Promise.all(this.members.map((m) => stopChild(m.proc)));
-    for (const l of this.logs) l.end();
-    this.logs = [];
-  }
-}
-
-/** SIGTERM a child we started (by its PID), SIGKILL it after 5 s. */
-async function stopChild(p: ChildProcess | undefined): Promise<void> {
-  if (!p || p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 5000);
-  await Promise.race([exited, sleep(8000)]);
-  clearTimeout(t);
-}
-
 interface StatusInfo {
   memberId: string;
   leader: string;
@@ -606,13 +533,13 @@ async function main(): Promise<void> {
   const baseDir = await mkdtemp(path.join(os.tmpdir(), 'cluster-compare-'));
 
   let tsetcd: LocalCluster | undefined;
-  let etcd: EtcdCluster | undefined;
+  let etcd: RealEtcdCluster | undefined;
   let pool: Pool | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> => {
     cleaning ??= (async () => {
       await pool?.close().catch(() => undefined);
-      await Promise.all([tsetcd?.stopAll().catch(() => undefined), etcd?.stopAll().catch(() => undefined)]);
+      await Promise.all([tsetcd?.stopAll().catch(() => undefined), etcd?.stop('SIGTERM').catch(() => undefined)]);
       if (!opt.keep) await rm(baseDir, { recursive: true, force: true }).catch(() => undefined);
       else console.error(`data and logs kept in ${baseDir}`);
     })();
@@ -620,8 +547,15 @@ async function main(): Promise<void> {
   };
   // Last resort on exit: SIGKILL whatever we started that still runs, by PID.
   process.on('exit', () => {
-    for (const p of [...(tsetcd?.members.map((m) => m.process) ?? []), ...(etcd?.members.map((m) => m.proc) ?? [])]) {
+    for (const p of tsetcd?.members.map((m) => m.process) ?? []) {
       if (p?.pid !== undefined && p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    }
+    for (const m of etcd?.members ?? []) {
+      try {
+        process.kill(m.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
   });
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -644,11 +578,14 @@ async function main(): Promise<void> {
       flags: ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS)],
       output: 'file',
     });
-    etcd = new EtcdCluster(opt.etcd, path.join(baseDir, 'etcd'));
-    await mkdir(path.join(baseDir, 'etcd'), { recursive: true });
-    await etcd.create(3);
     tsetcd.startAll();
-    etcd.startAll();
+    etcd = await startRealEtcdCluster(3, {
+      bin: opt.etcd,
+      baseDir: path.join(baseDir, 'etcd'),
+      logToFiles: true,
+      waitHealthy: false,
+      flags: ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS), '--logger', 'zap', '--log-outputs', 'stderr'],
+    });
     const systems: { name: SystemName; endpoints: string[]; members: () => Member[] }[] = [
       {
         name: 'tsetcd',
@@ -658,7 +595,7 @@ async function main(): Promise<void> {
       {
         name: 'etcd',
         endpoints: etcd.endpoints,
-        members: () => (etcd?.members ?? []).map((m) => ({ name: m.name, endpoint: m.clientUrl, pid: m.proc?.pid ?? -1 })),
+        members: () => (etcd?.members ?? []).map((m) => ({ name: m.name, endpoint: m.clientUrl, pid: m.pid })),
       },
     ];
     for (const s of systems) {

@@ -3,17 +3,14 @@
  * etcdctl, and starting a real etcd 3.4 to compare against.
  */
 import { spawn } from 'node:child_process';
-import { freePort } from '../../cluster/local-cluster.js';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { ETCD_BIN, startRealEtcdCluster } from '../../cluster/real-etcd.js';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
 import type { Logger } from '../../src/util/index.js';
 import { FakeMember, type FakeMemberOptions } from './fake-member.js';
 
 export const ETCDCTL = '/usr/bin/etcdctl';
-export const ETCD = '/usr/bin/etcd';
+export const ETCD = ETCD_BIN;
 export const hasEtcdctl = existsSync(ETCDCTL);
 export const hasEtcd = existsSync(ETCD);
 
@@ -93,45 +90,6 @@ export interface RealEtcd {
 
 /** A one-member etcd on free loopback ports with a temporary data dir; stop() kills it by PID. */
 export async function startRealEtcd(): Promise<RealEtcd> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tsetcd-api-etcd-'));
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const child = spawn(
-    ETCD,
-    [
-      '--name=cmp',
-      `--data-dir=${dataDir}`,
-      `--listen-client-urls=${client}`,
-      `--advertise-client-urls=${client}`,
-      `--listen-peer-urls=${peer}`,
-      `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=cmp=${peer}`,
-      '--log-level=error',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${client}/health`);
-      if (res.ok && ((await res.json()) as { health?: string }).health === 'true') break;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`etcd did not become healthy:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { endpoint: client, stop };
+  const etcd = await startRealEtcdCluster(1, { flags: ['--log-level=error'] });
+  return { endpoint: etcd.endpoints[0] as string, stop: () => etcd.stop() };
 }

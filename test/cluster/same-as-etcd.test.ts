@@ -12,7 +12,7 @@ import { LocalCluster } from '../../cluster/local-cluster.js';
 import { normalize, SCRIPT } from '../api/etcdctl-script.js';
 import { etcdctl, hasEtcd, hasEtcdctl } from '../api/helpers.js';
 import { Clients, leaderOf, waitFor } from './helpers.js';
-import { startRealEtcdCluster, type RealEtcdCluster } from './real-etcd.js';
+import { startRealEtcdCluster, type RealEtcdCluster } from '../../cluster/real-etcd.js';
 
 const ready = hasEtcd && hasEtcdctl;
 let ours: LocalCluster;
