@@ -12,6 +12,7 @@ import { EtcdError } from '../errors.js';
 import { AssertionError, assert, nopLogger, type Logger } from '../util/index.js';
 import { runCompaction } from './compactor.js';
 import { hashKV } from './hash-kv.js';
+import { eventsBetween, type HistoryBatch } from './history.js';
 import {
   decodeMetaU64,
   encodeMetaU64,
@@ -243,6 +244,11 @@ export class MvccStore {
   /** CRC32C of the records up to rev (0: the current revision); see hash-kv.ts. */
   hashKV(rev = 0): Promise<KeyValueHash> {
     return hashKV(this.core, rev);
+  }
+
+  /** The events of revisions [fromRev, toRev], at most about `limit` (history.ts), for watchers. */
+  eventsBetween(fromRev: number, toRev: number, limit: number): Promise<HistoryBatch> {
+    return eventsBetween(this.core, fromRev, toRev, limit);
   }
 
   /** Counts for tests, benchmarks and metrics. `revisions` walks the whole index. */
