@@ -3,14 +3,20 @@
  *
  * Two kinds of input, kept apart on purpose:
  * - Applied state (grant, revoke, attach, detach, checkpoint): called by the apply loop in log
- *   order on every member. These never read the clock except to (re)schedule expiry on the
- *   primary, so every member ends up with the same table.
+ *   order on every member, so every member has the same leases and attachments.
  * - Leader-only timing (promote, demote, renew, expired, checkpoints): only the primary (the
- *   raft leader) tracks expiry. It never revokes on its own; `expired()` reports leases whose
+ *   raft leader) decides expiry. It never revokes on its own; `expired()` reports leases whose
  *   time is up and the server proposes their revocation through raft, like etcd's expiredC.
  *
- * The lessor never touches mvcc: revoking hands the attached keys to the `deleteKeys` callback
- * (etcd's RangeDeleter), which the server points at the same write transaction.
+ * Every member also keeps a deadline per lease on its own clock: when it applied the grant, or
+ * the last checkpoint, plus the TTL remaining then. The primary checkpoints the leases it renewed
+ * (`checkpoints()`), so a new leader starts from when the lease really runs out instead of giving
+ * every lease its whole TTL again (etcd's lease checkpoints, taken on renewal rather than only
+ * for long leases). As in etcd, promote() still grants at least `extend` (an election timeout)
+ * so that clients cut off by the election can reach the new leader before their lease ends.
+ *
+ * The lessor never touches mvcc: revoking is keys() (the server deletes them in one revision),
+ * then revoke().
  */
 import { etcdError } from '../errors.js';
 import { keyBytes, keyString } from '../mvcc/bytes.js';
@@ -19,8 +25,6 @@ import { LeaseHeap } from './lease-heap.js';
 
 /** etcd's MaxLeaseTTL: 9,000,000,000 seconds (~285 years). */
 export const MAX_LEASE_TTL_SECONDS = 9_000_000_000;
-/** etcd's default lease checkpoint interval (5 minutes). */
-export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5 * 60 * 1000;
 /** etcd's expiredLeaseRetryInterval: an expired lease not yet revoked is reported again after this. */
 export const DEFAULT_EXPIRED_RETRY_MS = 3000;
 
@@ -31,16 +35,10 @@ export interface Clock {
   nowMs(): number;
 }
 
-/** Callback that deletes the keys of a revoked lease (etcd's RangeDeleter). Called once per revoke. */
-export type DeleteKeys = (keys: Uint8Array[], leaseId: bigint) => void;
-
 export interface LessorOptions {
   readonly clock: Clock;
   /** Leases shorter than this are raised to it; see minLeaseTtlSeconds(). */
   readonly minTtlSeconds: number;
-  readonly deleteKeys: DeleteKeys;
-  /** How often the primary persists the remaining TTL of long leases; 0 turns checkpoints off. */
-  readonly checkpointIntervalMs?: number;
   /** When an expired lease has been reported, how long before it is reported again. */
   readonly expiredRetryMs?: number;
 }
@@ -60,66 +58,60 @@ export interface LeaseInfo {
   readonly id: bigint;
   /** The granted TTL (after raising to the minimum). */
   readonly ttlSeconds: number;
-  /** Remaining TTL from the last applied checkpoint; 0 means "none, use ttlSeconds". */
-  readonly remainingTtlSeconds: number;
-  /** When the primary will report it expired; undefined when not tracked (not primary). */
-  readonly expiryMs: number | undefined;
+  /** When the lease runs out by this member's clock: the primary's expiry, else the deadline. */
+  readonly deadlineMs: number;
+  /** Whether the primary tracks it (false on other members). */
+  readonly tracked: boolean;
   readonly keyCount: number;
 }
 
 export interface TimeToLive {
   readonly id: bigint;
-  /** Seconds left. Only the primary knows; elsewhere this is the checkpointed or granted TTL. */
+  /** Whole seconds left (0 once past). Exact on the primary; elsewhere as of the last checkpoint. */
   readonly ttlSeconds: number;
   readonly grantedTtlSeconds: number;
   /** Sorted attached keys when asked for, else empty. */
   readonly keys: Uint8Array[];
 }
 
+/** A remaining TTL to persist through raft (applied with checkpoint()). */
 export interface Checkpoint {
   readonly id: bigint;
-  readonly remainingTtlSeconds: number;
+  readonly remainingMs: number;
 }
 
 interface Lease {
   readonly id: bigint;
   readonly ttlSeconds: number;
-  // 0 = no checkpoint applied (or cleared by a renewal): the lease has its full ttlSeconds.
-  remainingTtlSeconds: number;
+  // On every member: applied grant or checkpoint time + the TTL remaining then (this clock).
+  deadlineMs: number;
   // Latin1 key strings (src/mvcc/bytes.ts). Invariant: keyLease.get(k) === id for every k here.
   readonly keys: Set<string>;
-  // Defined exactly when primary. The expiry heap's time for this lease is >= expiryMs: it is
-  // later once the lease has been reported expired and re-armed for a retry report.
+  // Defined exactly when primary: when the lease runs out. The expiry heap's time for this lease
+  // is >= expiryMs: later once it has been reported expired and re-armed for a retry report.
   expiryMs: number | undefined;
 }
 
 export class Lessor {
   private readonly clock: Clock;
   private readonly minTtlSeconds: number;
-  private readonly deleteKeys: DeleteKeys;
-  private readonly checkpointIntervalMs: number;
   private readonly expiredRetryMs: number;
 
   private readonly leaseMap = new Map<bigint, Lease>();
   // etcd's itemMap: each key is attached to at most one lease.
   private readonly keyLease = new Map<string, bigint>();
-  // Invariant: both heaps are empty unless primary; when primary, expiryHeap has every lease.
+  // Invariant: empty unless primary; when primary, it has every lease.
   private primary = false;
   private readonly expiryHeap = new LeaseHeap();
-  private readonly checkpointHeap = new LeaseHeap();
-  // Leases whose checkpointed remaining TTL a renewal must clear (etcd proposes Remaining_TTL 0).
-  private readonly pendingClears = new Set<bigint>();
+  // Leases renewed since their last checkpoint (primary only).
+  private readonly renewed = new Set<bigint>();
 
   constructor(options: LessorOptions) {
     assert(Number.isSafeInteger(options.minTtlSeconds) && options.minTtlSeconds > 0, 'Lessor: minTtlSeconds must be a positive integer');
-    const cp = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     const retry = options.expiredRetryMs ?? DEFAULT_EXPIRED_RETRY_MS;
-    assert(cp >= 0 && Number.isFinite(cp), 'Lessor: bad checkpointIntervalMs');
     assert(retry > 0 && Number.isFinite(retry), 'Lessor: bad expiredRetryMs');
     this.clock = options.clock;
     this.minTtlSeconds = options.minTtlSeconds;
-    this.deleteKeys = options.deleteKeys;
-    this.checkpointIntervalMs = cp;
     this.expiredRetryMs = retry;
   }
 
@@ -135,34 +127,36 @@ export class Lessor {
 
   /**
    * Creates a lease. The server assigns an id before proposing, so id 0 here is rejected the way
-   * etcd's lessor rejects NoLease (LeaseNotFound).
+   * etcd's lessor rejects NoLease (LeaseNotFound). `remainingMs` restores a lease persisted
+   * with less than its TTL left (default: the whole TTL).
    */
-  grant(id: bigint, ttlSeconds: number): LeaseInfo {
+  grant(id: bigint, ttlSeconds: number, remainingMs?: number): LeaseInfo {
     assert(id >= INT64_MIN && id <= INT64_MAX, 'grant: id outside int64');
     assert(Number.isSafeInteger(ttlSeconds), 'grant: ttlSeconds must be a safe integer');
     if (id === 0n) throw etcdError('LeaseNotFound');
     if (ttlSeconds > MAX_LEASE_TTL_SECONDS) throw etcdError('LeaseTTLTooLarge');
     if (this.leaseMap.has(id)) throw etcdError('LeaseExist');
-    const lease: Lease = { id, ttlSeconds: Math.max(ttlSeconds, this.minTtlSeconds), remainingTtlSeconds: 0, keys: new Set(), expiryMs: undefined };
+    const ttl = Math.max(ttlSeconds, this.minTtlSeconds);
+    assert(remainingMs === undefined || (Number.isFinite(remainingMs) && remainingMs >= 0), 'grant: bad remainingMs');
+    const deadlineMs = this.clock.nowMs() + (remainingMs ?? ttl * 1000);
+    const lease: Lease = { id, ttlSeconds: ttl, deadlineMs, keys: new Set(), expiryMs: undefined };
     this.leaseMap.set(id, lease);
-    if (this.primary) {
-      this.refresh(lease, 0);
-      this.scheduleCheckpointIfNeeded(lease);
-    }
+    if (this.primary) this.track(lease, deadlineMs);
     return this.info(lease);
   }
 
-  /** Deletes the lease and, in one deleteKeys call, its attached keys (sorted, as etcd does). */
+  /** The keys attached to a lease, sorted (what revoking it deletes, in one revision). */
+  keys(id: bigint): Uint8Array[] {
+    return [...this.mustGet(id).keys].sort().map(keyBytes);
+  }
+
+  /** Deletes the lease and detaches its keys (the server has deleted them: see keys()). */
   revoke(id: bigint): void {
     const lease = this.mustGet(id);
-    const keys = [...lease.keys].sort();
-    // Keys go first: if the callback throws, the lease stays and the revoke can be retried.
-    if (keys.length > 0) this.deleteKeys(keys.map(keyBytes), id);
-    for (const k of keys) this.keyLease.delete(k);
+    for (const k of lease.keys) this.keyLease.delete(k);
     this.leaseMap.delete(id);
     this.expiryHeap.delete(id);
-    this.checkpointHeap.delete(id);
-    this.pendingClears.delete(id);
+    this.renewed.delete(id);
   }
 
   /** Attaches `key` to lease `id`, moving it off any other lease it was attached to. */
@@ -188,15 +182,15 @@ export class Lessor {
   }
 
   /**
-   * Applies a checkpointed remaining TTL. As in etcd it only records it (promote() turns it into
-   * an expiry) and ignores a lease that is gone: a revoke can be ordered before the checkpoint.
+   * Applies a checkpointed remaining TTL: the deadline becomes now + remainingMs. The primary's
+   * own expiry stays (it may have renewed since proposing). A lease that is gone is ignored: a
+   * revoke can be ordered before the checkpoint.
    */
-  checkpoint(id: bigint, remainingTtlSeconds: number): void {
-    assert(Number.isSafeInteger(remainingTtlSeconds) && remainingTtlSeconds >= 0, 'checkpoint: bad remaining TTL');
+  checkpoint(id: bigint, remainingMs: number): void {
+    assert(Number.isFinite(remainingMs) && remainingMs >= 0, 'checkpoint: bad remaining time');
     const lease = this.leaseMap.get(id);
     if (lease === undefined) return;
-    lease.remainingTtlSeconds = remainingTtlSeconds;
-    if (this.primary) this.scheduleCheckpointIfNeeded(lease);
+    lease.deadlineMs = this.clock.nowMs() + remainingMs;
   }
 
   lookup(id: bigint): LeaseInfo | undefined {
@@ -209,39 +203,42 @@ export class Lessor {
     return [...this.leaseMap.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((l) => this.info(l));
   }
 
+  /** Milliseconds left by this member's knowledge (negative once past). */
+  remainingMs(id: bigint): number {
+    const lease = this.mustGet(id);
+    return (lease.expiryMs ?? lease.deadlineMs) - this.clock.nowMs();
+  }
+
   timeToLive(id: bigint, withKeys: boolean): TimeToLive {
     const lease = this.mustGet(id);
-    const expiryMs = lease.expiryMs;
-    const ttlSeconds =
-      expiryMs === undefined ? this.effectiveTtlSeconds(lease) : Math.max(0, Math.floor((expiryMs - this.clock.nowMs()) / 1000));
-    return { id, ttlSeconds, grantedTtlSeconds: lease.ttlSeconds, keys: withKeys ? [...lease.keys].sort().map(keyBytes) : [] };
+    const ttlSeconds = Math.max(0, Math.floor(this.remainingMs(id) / 1000));
+    return { id, ttlSeconds, grantedTtlSeconds: lease.ttlSeconds, keys: withKeys ? this.keys(id) : [] };
   }
 
   // ---- leader-only timing -------------------------------------------------------------------
 
   /**
-   * This member became leader: track every lease, expiring at now + extendMs + its remaining
-   * TTL. extendMs covers the election, so no lease expires because leadership moved.
+   * This member became leader: track every lease, expiring at its deadline but no sooner than
+   * now + extendMs (the election may have kept clients from renewing).
    */
   promote(extendMs: number): void {
     assert(extendMs >= 0 && Number.isFinite(extendMs), 'promote: bad extendMs');
     this.primary = true;
     this.expiryHeap.clear();
-    this.checkpointHeap.clear();
-    this.pendingClears.clear();
-    for (const lease of this.leaseMap.values()) {
-      this.refresh(lease, extendMs);
-      this.scheduleCheckpointIfNeeded(lease);
-    }
+    this.renewed.clear();
+    const floor = this.clock.nowMs() + extendMs;
+    for (const lease of this.leaseMap.values()) this.track(lease, Math.max(lease.deadlineMs, floor));
   }
 
-  /** No longer leader: stop tracking expiry (the next leader's promote() takes over). */
+  /** No longer leader: stop tracking expiry; what it knew becomes its deadline. */
   demote(): void {
     this.primary = false;
     this.expiryHeap.clear();
-    this.checkpointHeap.clear();
-    this.pendingClears.clear();
-    for (const lease of this.leaseMap.values()) lease.expiryMs = undefined;
+    this.renewed.clear();
+    for (const lease of this.leaseMap.values()) {
+      if (lease.expiryMs !== undefined) lease.deadlineMs = lease.expiryMs;
+      lease.expiryMs = undefined;
+    }
   }
 
   /** Keepalive: extends the lease to now + ttl and returns the ttl. Primary only. */
@@ -253,13 +250,8 @@ export class Lessor {
     // Expired but not revoked yet: the revoke is on its way through raft (etcd waits for it
     // and then answers LeaseNotFound).
     if (expiryMs <= this.clock.nowMs()) throw etcdError('LeaseNotFound');
-    if (lease.remainingTtlSeconds > 0) {
-      // Followers must forget the old checkpoint too, or a later leader would cut this renewal short.
-      lease.remainingTtlSeconds = 0;
-      this.pendingClears.add(id);
-    }
-    this.refresh(lease, 0);
-    this.scheduleCheckpointIfNeeded(lease);
+    this.track(lease, this.clock.nowMs() + lease.ttlSeconds * 1000);
+    this.renewed.add(id);
     return lease.ttlSeconds;
   }
 
@@ -284,34 +276,19 @@ export class Lessor {
   }
 
   /**
-   * Up to `limit` remaining TTLs to persist through raft: renewals that cleared a checkpoint,
-   * then long leases whose checkpoint is due. O(limit · log n).
+   * Up to `limit` remaining times of leases renewed since their last checkpoint, for the server
+   * to persist through raft. Expired ones are skipped: their revoke is on its way.
    */
   checkpoints(limit: number): Checkpoint[] {
     assert(Number.isSafeInteger(limit) && limit > 0, 'checkpoints: limit must be a positive integer');
-    if (!this.primary) return [];
     const out: Checkpoint[] = [];
-    for (const id of this.pendingClears) {
-      if (out.length >= limit) return out;
-      this.pendingClears.delete(id);
-      out.push({ id, remainingTtlSeconds: 0 });
-    }
     const nowMs = this.clock.nowMs();
-    // Each step pops one entry, so this loop runs at most `limit` + (skipped) times; skipped
-    // entries are bounded by the same limit to keep the work per call bounded.
-    for (let steps = 0; steps < limit && out.length < limit; steps++) {
-      const top = this.checkpointHeap.peek();
-      if (top === undefined || top.atMs > nowMs) break;
-      this.checkpointHeap.pop();
-      const lease = this.leaseMap.get(top.id);
-      const expiryMs = lease?.expiryMs;
-      assert(lease !== undefined && expiryMs !== undefined, 'checkpoints: heap holds an untracked lease');
-      const remainingTtlSeconds = Math.ceil((expiryMs - nowMs) / 1000);
-      // Nothing to save when the lease still has its whole TTL (etcd skips these too), and an
-      // expired lease is being revoked: a 0 would even mean "full TTL" to a checkpoint.
-      if (remainingTtlSeconds >= lease.ttlSeconds || remainingTtlSeconds <= 0) continue;
-      // Applying the checkpoint reschedules the next one (scheduleCheckpointIfNeeded).
-      out.push({ id: top.id, remainingTtlSeconds });
+    for (const id of this.renewed) {
+      if (out.length >= limit) break;
+      this.renewed.delete(id);
+      const expiryMs = this.leaseMap.get(id)?.expiryMs;
+      assert(expiryMs !== undefined, 'checkpoints: a renewed lease is not tracked');
+      if (expiryMs > nowMs) out.push({ id, remainingMs: expiryMs - nowMs });
     }
     return out;
   }
@@ -319,7 +296,6 @@ export class Lessor {
   /** Checks cross-structure invariants in O(n); for tests. */
   checkInvariants(): void {
     this.expiryHeap.checkInvariants();
-    this.checkpointHeap.checkInvariants();
     let attached = 0;
     for (const lease of this.leaseMap.values()) {
       for (const k of lease.keys) assert(this.keyLease.get(k) === lease.id, 'lessor: key index out of date');
@@ -333,8 +309,9 @@ export class Lessor {
       }
     }
     assert(attached === this.keyLease.size, 'lessor: key index has extra keys');
-    if (!this.primary) assert(this.expiryHeap.size === 0 && this.checkpointHeap.size === 0, 'lessor: non-primary tracks expiry');
+    if (!this.primary) assert(this.expiryHeap.size === 0 && this.renewed.size === 0, 'lessor: non-primary tracks expiry');
     assert(this.expiryHeap.size <= this.leaseMap.size, 'lessor: expiry heap has extra leases');
+    for (const id of this.renewed) assert(this.leaseMap.has(id), 'lessor: renewed set has a revoked lease');
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -345,31 +322,18 @@ export class Lessor {
     return lease;
   }
 
-  private effectiveTtlSeconds(lease: Lease): number {
-    return lease.remainingTtlSeconds > 0 ? lease.remainingTtlSeconds : lease.ttlSeconds;
-  }
-
-  private refresh(lease: Lease, extendMs: number): void {
-    assert(this.primary, 'refresh: not primary');
-    lease.expiryMs = this.clock.nowMs() + extendMs + this.effectiveTtlSeconds(lease) * 1000;
-    this.expiryHeap.set(lease.id, lease.expiryMs);
-  }
-
-  private scheduleCheckpointIfNeeded(lease: Lease): void {
-    if (this.checkpointIntervalMs <= 0) return;
-    if (this.effectiveTtlSeconds(lease) * 1000 > this.checkpointIntervalMs) {
-      this.checkpointHeap.set(lease.id, this.clock.nowMs() + this.checkpointIntervalMs);
-    } else {
-      this.checkpointHeap.delete(lease.id);
-    }
+  private track(lease: Lease, expiryMs: number): void {
+    assert(this.primary, 'track: not primary');
+    lease.expiryMs = expiryMs;
+    this.expiryHeap.set(lease.id, expiryMs);
   }
 
   private info(lease: Lease): LeaseInfo {
     return {
       id: lease.id,
       ttlSeconds: lease.ttlSeconds,
-      remainingTtlSeconds: lease.remainingTtlSeconds,
-      expiryMs: lease.expiryMs,
+      deadlineMs: lease.expiryMs ?? lease.deadlineMs,
+      tracked: lease.expiryMs !== undefined,
       keyCount: lease.keys.size,
     };
   }
