@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULTS, defaultDataDir, parseInitialCluster, parseUrl, type ServerConfig } from '../server/config.js';
+import { DEFAULTS, defaultDataDir, parseDuration, parseInitialCluster, parseUrl, type ServerConfig } from '../server/config.js';
 import { isLogLevel, jsonLogger } from './logger.js';
 
 interface FlagSpec {
@@ -33,6 +33,7 @@ const FLAGS: readonly FlagSpec[] = [
   { flag: 'snapshot-catchup-entries', description: 'Entries kept after a snapshot so slow followers can catch up from the log.', defaultValue: String(DEFAULTS.snapshotCatchUpEntries) },
   { flag: 'max-request-bytes', description: 'Maximum client request size in bytes the server will accept.', defaultValue: String(DEFAULTS.maxRequestBytes) },
   { flag: 'max-txn-ops', description: 'Maximum number of operations permitted in a transaction.', defaultValue: String(DEFAULTS.maxTxnOps) },
+  { flag: 'experimental-watch-progress-notify-interval', description: 'Duration of periodic watch progress notifications.', defaultValue: '10m' },
   { flag: 'log-level', description: 'Configures log level. Only supports debug, info, warn, error.', defaultValue: 'info' },
 ];
 
@@ -44,6 +45,17 @@ function positiveInt(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`invalid value "${v}" for flag --${flag}: must be a positive integer`);
   return n;
+}
+
+function durationMs(flag: string, v: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    throw new Error(`invalid value "${v}" for flag --${flag}: time: invalid duration "${v}"`);
+  }
+  if (ms <= 0) throw new Error(`invalid value "${v}" for flag --${flag}: must be positive`);
+  return ms;
 }
 
 function urls(flag: string, v: string): string[] {
@@ -102,6 +114,7 @@ export function toConfig(s: Map<string, string | undefined>): ServerConfig {
     snapshotCatchUpEntries: positiveInt('snapshot-catchup-entries', get('snapshot-catchup-entries')),
     maxRequestBytes: positiveInt('max-request-bytes', get('max-request-bytes')),
     maxTxnOps: positiveInt('max-txn-ops', get('max-txn-ops')),
+    watchProgressNotifyMs: durationMs('experimental-watch-progress-notify-interval', get('experimental-watch-progress-notify-interval')),
     logger: jsonLogger(level),
   };
 }

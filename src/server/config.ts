@@ -32,6 +32,8 @@ export interface ServerConfig {
   readonly maxRequestBytes: number;
   /** --max-txn-ops */
   readonly maxTxnOps: number;
+  /** --experimental-watch-progress-notify-interval (ms): progress notifications for idle watchers. */
+  readonly watchProgressNotifyMs: number;
   readonly logger: Logger;
 }
 
@@ -49,7 +51,28 @@ export const DEFAULTS = {
   snapshotCatchUpEntries: 5_000,
   maxRequestBytes: 1.5 * 1024 * 1024,
   maxTxnOps: 128,
+  watchProgressNotifyMs: 10 * 60 * 1000,
 };
+
+/**
+ * A Go duration as etcd's flags take them ("10m", "1.5s", "1h30m", "250ms"), in milliseconds.
+ * Throws on anything else.
+ */
+export function parseDuration(s: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
+  let ms = 0;
+  let at = 0;
+  while (at < s.length) {
+    re.lastIndex = at;
+    const m = re.exec(s);
+    if (m === null) throw new Error(`invalid duration "${s}"`);
+    ms += Number(m[1]) * (units[m[2] as string] as number);
+    at = re.lastIndex;
+  }
+  if (s.length === 0) throw new Error('invalid duration ""');
+  return ms;
+}
 
 /** etcd's default data directory is "<name>.etcd"; ours is "<name>.tsetcd". */
 export function defaultDataDir(name: string): string {

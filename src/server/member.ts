@@ -5,7 +5,8 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { catalog, EtcdError, isEtcdError, type ErrorCode } from '../errors.js';
-import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type KeyValue } from '../mvcc/index.js';
+import { minLeaseTtlSeconds } from '../lease/index.js';
+import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type Event, type KeyValue } from '../mvcc/index.js';
 import {
   ConfChangeType,
   EntryType,
@@ -24,19 +25,26 @@ import {
 import { Transport } from '../transport/index.js';
 import { assert } from '../util/assert.js';
 import { Prng } from '../util/prng.js';
+import { WatchHub } from '../watch/index.js';
 import type { ServerConfig } from './config.js';
 import { computeClusterId, computeMemberId, idToHex, RequestIdGenerator } from './ids.js';
 import { Membership } from './membership.js';
+import { LeaseTable } from './leases.js';
 import { DiskRaftStorage } from './raft-storage.js';
 import { decodeConfContext, decodeRequest, decodeValue, encodeConfContext, encodeRequest, encodeValue, type InternalRequest } from './requests.js';
 import type {
   CompactResult,
   DeleteRangeResult,
   HashKVResult,
+  LeaseGrantResult,
+  LeaseKeepAliveResult,
+  LeaseLeasesResult,
+  LeaseTimeToLiveResult,
   Member,
   MemberChangeResult,
   MemberListResult,
   MemberService,
+  MemberWatchStream,
   PutResult,
   RangeCall,
   RangeResult,
@@ -46,6 +54,7 @@ import type {
   TxnResult,
 } from './service.js';
 import { WaitRegistry } from './wait.js';
+import { ServerWatchStream } from './watch-stream.js';
 
 export const SERVER_VERSION = '3.4.0';
 
@@ -57,6 +66,18 @@ const TICKS_PER_HEARTBEAT = 10;
 const READ_INDEX_RETRY_MS = 500;
 /** Bytes of key-value pairs per frame of a database snapshot sent to a follower. */
 const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
+/** How often the leader looks for expired leases and checkpoints renewed ones (etcd: 500 ms). */
+const LEASE_TICK_MS = 500;
+/** Expired leases revoked per lease tick (etcd's leaseRevokeRate is 1,000/s). */
+const LEASE_REVOKES_PER_TICK = 500;
+/** Renewed leases checkpointed per lease tick, in one raft entry. */
+const LEASE_CHECKPOINTS_PER_TICK = 1000;
+/** How often slow watchers (victims) are offered their responses again. */
+const WATCH_RETRY_MS = 100;
+/** Responses buffered per watch stream before watchers are held aside (etcd's chanBufLen). */
+const WATCH_STREAM_BUFFER = 128;
+/** A lease id is a positive int64 (etcd masks its request id the same way). */
+const INT63_MASK = (1n << 63n) - 1n;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -86,6 +107,14 @@ export class EtcdServer implements MemberService {
   private store!: MvccStore;
   private transport!: Transport;
   private readonly membership = new Membership();
+  private leases!: LeaseTable;
+  private hub!: WatchHub;
+  private readonly watchStreams = new Set<ServerWatchStream>();
+  private watchSyncing = false;
+  /** Set when this member became leader: leases are promoted once it applied up to here. */
+  private promoteAtIndex: number | undefined;
+  private readonly promoteWaiters: (() => void)[] = [];
+  private timers: NodeJS.Timeout[] = [];
   private readonly waits = new WaitRegistry<Outcome>();
   private ids!: RequestIdGenerator;
   private confState: ConfState = { voters: [], learners: [] };
@@ -148,6 +177,19 @@ export class EtcdServer implements MemberService {
       log.info('restarting member from its data directory', { memberId: idToHex(this.memberId), clusterId: idToHex(this.clusterId) });
     }
     await this.openStore();
+    // Watchers read history from whichever store is current (a snapshot from the leader replaces it).
+    const store = (): MvccStore => this.store;
+    this.hub = new WatchHub({
+      history: {
+        get compactRev() {
+          return store().compactRev;
+        },
+        get currentRev() {
+          return store().currentRev;
+        },
+        eventsBetween: (from, to, limit) => store().eventsBetween(from, to, limit),
+      },
+    });
     this.confState = this.storage.initialState().confState;
     this.snapshotIndex = this.storage.firstIndex() - 1;
     // Entries after the raft snapshot are handed out again: their MVCC effects are skipped by
@@ -197,6 +239,13 @@ export class EtcdServer implements MemberService {
       this.node.tick();
       this.kick();
     }, tickMs);
+    this.timers = [
+      setInterval(() => this.leaseTick(), LEASE_TICK_MS),
+      setInterval(() => this.scheduleWatchSync(), WATCH_RETRY_MS),
+      setInterval(() => {
+        for (const s of this.watchStreams) s.progressRound();
+      }, this.cfg.watchProgressNotifyMs),
+    ];
     this.loopDone = this.readyLoop().catch((e: unknown) => {
       log.error('ready loop failed; stopping the member', { error: String(e instanceof Error ? (e.stack ?? e.message) : e) });
       this.stopReason = `fatal: ${String(e)}`;
@@ -214,8 +263,10 @@ export class EtcdServer implements MemberService {
     if (!this.running) return this.stopped;
     this.running = false;
     if (this.ticker) clearInterval(this.ticker);
+    for (const t of this.timers) clearInterval(t);
     this.kick();
     await this.loopDone;
+    for (const s of [...this.watchStreams]) s.close();
     const err = new EtcdError('Stopped');
     this.waits.failAll(err);
     this.failReads(err);
@@ -296,19 +347,35 @@ export class EtcdServer implements MemberService {
   /** The peer port's HTTP side: what a joining member asks (etcd's peer `/members`). */
   private servePeerHttp(socket: Socket): void {
     this.peerHttp ??= createServer((req, res) => {
-      const promote = /^\/members\/promote\/([0-9a-f]{1,16})$/.exec(req.url ?? '');
-      if (req.method === 'POST' && promote) {
-        // A follower forwards a promotion here, to the leader, which alone knows how far the
-        // learner's log has come.
-        this.memberPromote(BigInt(`0x${promote[1] as string}`)).then(
-          () => {
+      const url = new URL(req.url ?? '/', 'http://peer');
+      const answer = (p: Promise<unknown>): void => {
+        p.then(
+          (body) => {
             res.writeHead(200, { 'content-type': 'application/json' });
-            res.end('{}');
+            res.end(JSON.stringify(body ?? {}));
           },
           (e: unknown) => {
             res.writeHead(isEtcdError(e) ? 412 : 500, { 'content-type': 'application/json' });
             res.end(JSON.stringify({ code: isEtcdError(e) ? e.code : 'Internal', message: String(e) }));
           },
+        );
+      };
+      // Requests a follower forwards to the leader: a promotion (only the leader knows how far
+      // the learner's log has come), and lease keep-alives and TTLs (only it tracks expiry).
+      const promote = /^\/members\/promote\/([0-9a-f]{1,16})$/.exec(url.pathname);
+      const keepAlive = /^\/leases\/keepalive\/([0-9a-f]{1,16})$/.exec(url.pathname);
+      const ttl = /^\/leases\/ttl\/([0-9a-f]{1,16})$/.exec(url.pathname);
+      if (req.method === 'POST' && promote) {
+        answer(this.memberPromote(BigInt(`0x${promote[1] as string}`)).then(() => ({})));
+      } else if (req.method === 'POST' && keepAlive) {
+        answer(this.leaderOnly(() => this.leaseKeepAlive(BigInt.asIntN(64, BigInt(`0x${keepAlive[1] as string}`))).then((r) => ({ ttl: r.ttl }))));
+      } else if (req.method === 'GET' && ttl) {
+        const id = BigInt.asIntN(64, BigInt(`0x${ttl[1] as string}`));
+        answer(
+          this.leaderOnly(async () => {
+            const t = this.localTimeToLive(id, url.searchParams.get('keys') === '1');
+            return { ttl: t.ttl, grantedTtl: t.grantedTtl, keys: t.keys.map((k) => Buffer.from(k).toString('base64')) };
+          }),
         );
       } else if (req.method === 'GET' && req.url === '/members') {
         const body = this.membership.list().map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner }));
@@ -323,11 +390,25 @@ export class EtcdServer implements MemberService {
     socket.resume();
   }
 
+  /** Opens MVCC on the database and loads what lives beside it: members and leases. */
   private async openStore(): Promise<void> {
-    this.store = await MvccStore.open(this.db, { logger: this.cfg.logger, yieldToEventLoop: () => new Promise((r) => setImmediate(r)) });
-    const records: Uint8Array[] = [];
-    for await (const [, v] of this.db.iterator({ gte: Buffer.from(Membership.PREFIX), lt: prefixEnd(Membership.PREFIX) })) records.push(v);
-    this.membership.load(records);
+    const leases = new LeaseTable({ nowMs: () => Date.now() }, minLeaseTtlSeconds(10, this.cfg.electionMs / 10));
+    this.store = await MvccStore.open(this.db, {
+      logger: this.cfg.logger,
+      yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
+      leaseExists: (id) => this.leases.lessor.lookup(id) !== undefined,
+    });
+    this.membership.load(await this.records(Membership.PREFIX));
+    // Every current key that names a lease; a range over all keys at the current revision.
+    const all = await this.store.range(Buffer.from([0]), Buffer.from([0]));
+    leases.load(await this.records(LeaseTable.PREFIX), all.kvs);
+    this.leases = leases;
+  }
+
+  private async records(prefix: Uint8Array): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for await (const [, v] of this.db.iterator({ gte: Buffer.from(prefix), lt: prefixEnd(prefix) })) out.push(v);
+    return out;
   }
 
   // --- the Ready loop ---------------------------------------------------------------------------
@@ -375,6 +456,14 @@ export class EtcdServer implements MemberService {
       this.cfg.logger.info('leader changed', { from: idToHex(this.lead), to: idToHex(lead), state, term: this.node.raft.term });
       // Reads waiting on the old leader's round will never be answered: fail them so they retry.
       if (this.readRound && lead !== this.memberId) this.failReads(new EtcdError('LeaderChanged'));
+      if (lead === this.memberId) {
+        // Leases are taken over once this member applied its own first entry of the term, so
+        // it knows every lease and checkpoint its predecessors committed.
+        this.promoteAtIndex = this.node.raft.log.lastIndex();
+      } else if (this.lead === this.memberId) {
+        this.promoteAtIndex = undefined;
+        this.leases.lessor.demote();
+      }
       this.lead = lead;
       if (lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
     }
@@ -411,16 +500,60 @@ export class EtcdServer implements MemberService {
     }
     this.appliedIndex = e.index;
     this.releaseApplied();
+    if (this.promoteAtIndex !== undefined && this.appliedIndex >= this.promoteAtIndex) this.promoteLeases();
+  }
+
+  /** This leader has caught up with its term: it now decides when leases expire. */
+  private promoteLeases(): void {
+    this.promoteAtIndex = undefined;
+    // As etcd: at least an election timeout more, for clients that could not renew meanwhile.
+    this.leases.lessor.promote(this.cfg.electionMs);
+    for (const w of this.promoteWaiters.splice(0)) w();
+    this.cfg.logger.info('took over lease expiry', { leases: this.leases.lessor.size });
+  }
+
+  /** Applied events: leases follow the keys' lease fields, watchers get the events. */
+  private published(events: readonly Event[]): void {
+    if (events.length === 0) return;
+    this.leases.applyEvents(events);
+    this.hub.notify(events, this.store.currentRev);
   }
 
   private async applyRequest(req: InternalRequest, index: number): Promise<unknown> {
     switch (req.op) {
-      case 'put':
-        return this.store.put(req.put, index);
-      case 'deleteRange':
-        return this.store.deleteRange(req.deleteRange, index);
-      case 'txn':
-        return this.store.txn(req.txn, index);
+      case 'put': {
+        const r = await this.store.put(req.put, index);
+        this.published(r.events);
+        return r;
+      }
+      case 'deleteRange': {
+        const r = await this.store.deleteRange(req.deleteRange, index);
+        this.published(r.events);
+        return r;
+      }
+      case 'txn': {
+        const r = await this.store.txn(req.txn, index);
+        this.published(r.events);
+        return r;
+      }
+      case 'leaseGrant': {
+        const granted = await this.failingWith(index, () => this.leases.grant(req.leaseId, req.ttl));
+        await this.store.write().end(index, [granted.op]);
+        return { ttl: granted.ttl };
+      }
+      case 'leaseRevoke': {
+        // The lease's keys go in one revision, with the lease's record, as etcd's revoke.
+        const keys = await this.failingWith(index, () => this.leases.lessor.keys(req.leaseId));
+        const w = this.store.write();
+        for (const k of keys) await w.deleteRange(k);
+        const events = await w.end(index, [this.leases.revokeOp(req.leaseId)]);
+        this.leases.lessor.revoke(req.leaseId);
+        this.published(events);
+        return {};
+      }
+      case 'leaseCheckpoint':
+        await this.store.write().end(index, this.leases.checkpoint(req.checkpoints));
+        return {};
       case 'compaction': {
         const handle = await this.store.compact(req.revision, index);
         if (req.physical) await handle.done;
@@ -432,6 +565,19 @@ export class EtcdServer implements MemberService {
         await this.store.write().end(index, ops);
         return undefined;
       }
+    }
+  }
+
+  /**
+   * Runs a check of an entry that may fail with an etcd error: then the entry still counts as
+   * applied (it fails the same way on every member), so its consistent index is committed first.
+   */
+  private async failingWith<T>(index: number, fn: () => T): Promise<T> {
+    try {
+      return fn();
+    } catch (e) {
+      if (isEtcdError(e)) await this.store.write().end(index);
+      throw e;
     }
   }
 
@@ -563,6 +709,8 @@ export class EtcdServer implements MemberService {
     this.db = new Level<Buffer, Buffer>(live, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await this.db.open();
     await this.openStore();
+    this.hub.restore(this.store.currentRev);
+    this.scheduleWatchSync();
     this.confState = this.node.raft.trk.confState();
     this.appliedIndex = index;
     this.snapshotIndex = index;
@@ -795,23 +943,35 @@ export class EtcdServer implements MemberService {
 
   /** etcd forwards a promotion from a follower to the leader; so do we, over the peer port. */
   private async forwardPromote(id: bigint): Promise<MemberChangeResult> {
-    const leader = this.membership.get(this.lead);
-    const url = leader?.peerURLs[0];
-    if (!url) throw new EtcdError('NoLeader');
-    let res: Response;
-    try {
-      res = await fetch(new URL(`/members/promote/${idToHex(id)}`, url), { method: 'POST', signal: AbortSignal.timeout(this.requestTimeoutMs()) });
-    } catch (e) {
-      throw new EtcdError('Timeout', { cause: e });
-    }
-    if (!res.ok) {
-      const body = (await res.json().catch(() => ({}))) as { code?: string };
-      const code = body.code;
-      throw code !== undefined && isErrorCode(code) ? new EtcdError(code) : new EtcdError('Timeout');
-    }
+    await this.forwardToLeader('POST', `/members/promote/${idToHex(id)}`);
     // The leader applied the promotion; wait until this member has too, so the list is current.
     await this.linearizableRead();
     return { header: this.header(), members: this.membership.list() };
+  }
+
+  /** A request to the leader's peer port (see servePeerHttp); its etcd error is thrown here. */
+  private async forwardToLeader<T>(method: 'GET' | 'POST', pathAndQuery: string): Promise<T> {
+    const url = this.membership.get(this.lead)?.peerURLs[0];
+    if (this.lead === NONE || url === undefined) throw new EtcdError('NoLeader');
+    let res: Response;
+    try {
+      res = await fetch(new URL(pathAndQuery, url), { method, signal: AbortSignal.timeout(this.requestTimeoutMs()) });
+    } catch (e) {
+      throw new EtcdError('Timeout', { cause: e });
+    }
+    const body = (await res.json().catch(() => ({}))) as T & { code?: string };
+    if (!res.ok) {
+      const code = body.code;
+      throw code !== undefined && isErrorCode(code) ? new EtcdError(code) : new EtcdError('Timeout');
+    }
+    return body;
+  }
+
+  /** A forwarded lease request reached a member that is no longer the leader: the sender retries. */
+  private async leaderOnly<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
+    if (!(await this.leadingLeases())) throw new EtcdError('NotLeader');
+    return fn();
   }
 
   async status(): Promise<StatusResult> {
@@ -858,6 +1018,139 @@ export class EtcdServer implements MemberService {
     return { header: this.header() };
   }
 
+  // --- watch ----------------------------------------------------------------------------------------
+
+  watch(): MemberWatchStream {
+    // etcd refuses every stream on a learner.
+    this.refuseOnLearner();
+    if (!this.running) throw new EtcdError('Stopped');
+    const stream: ServerWatchStream = new ServerWatchStream({
+      hub: this.hub,
+      header: (rev) => this.header(rev),
+      kvAt: async (key, rev) => (await this.store.range(key, undefined, { revision: rev })).kvs[0],
+      maxResponseBytes: this.cfg.maxRequestBytes,
+      maxQueued: WATCH_STREAM_BUFFER,
+      wantSync: () => this.scheduleWatchSync(),
+      onClose: () => this.watchStreams.delete(stream),
+    });
+    this.watchStreams.add(stream);
+    return stream;
+  }
+
+  /**
+   * Catches unsynced watchers up from history, one bounded round after another, yielding to the
+   * event loop in between; victims are retried here too (every WATCH_RETRY_MS by a timer).
+   */
+  private scheduleWatchSync(): void {
+    if (this.watchSyncing || !this.running || !this.hub.pending) return;
+    this.watchSyncing = true;
+    void (async () => {
+      try {
+        while (this.running && this.hub.pending) {
+          await this.hub.syncOnce();
+          // Only victims left: their streams are full; the timer offers again later.
+          if (this.hub.stats().unsynced === 0) break;
+          await new Promise((r) => setImmediate(r));
+        }
+      } catch (e) {
+        this.cfg.logger.warn('watch sync failed; retrying', { error: String(e) });
+      } finally {
+        this.watchSyncing = false;
+      }
+    })();
+  }
+
+  // --- leases ----------------------------------------------------------------------------------------
+
+  async leaseGrant(ttlSeconds: number, id: bigint): Promise<LeaseGrantResult> {
+    this.refuseOnLearner();
+    let leaseId = id;
+    while (leaseId === 0n) leaseId = this.ids.nextId() & INT63_MASK;
+    const r = (await this.propose((rid) => ({ id: rid, op: 'leaseGrant', leaseId, ttl: ttlSeconds }))) as { ttl: number };
+    return { header: this.header(), id: leaseId, ttl: r.ttl };
+  }
+
+  async leaseRevoke(id: bigint): Promise<{ header: ResponseHeader }> {
+    this.refuseOnLearner();
+    await this.propose((rid) => ({ id: rid, op: 'leaseRevoke', leaseId: id }));
+    return { header: this.header() };
+  }
+
+  async leaseKeepAlive(id: bigint): Promise<LeaseKeepAliveResult> {
+    this.refuseOnLearner();
+    let ttl: number;
+    if (await this.leadingLeases()) {
+      try {
+        ttl = this.leases.lessor.renew(id);
+      } catch (e) {
+        if (!(isEtcdError(e) && e.code === 'LeaseNotFound')) throw e;
+        ttl = 0; // etcd answers a keep-alive of an unknown lease with TTL 0
+      }
+    } else {
+      ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(id)}`)).ttl;
+    }
+    return { header: this.header(), id, ttl };
+  }
+
+  async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult> {
+    this.refuseOnLearner();
+    if (!(await this.leadingLeases())) {
+      const r = await this.forwardToLeader<{ ttl: number; grantedTtl: number; keys: string[] }>('GET', `/leases/ttl/${idToHex(id)}?keys=${withKeys ? 1 : 0}`);
+      return { header: this.header(), id, ttl: r.ttl, grantedTtl: r.grantedTtl, keys: r.keys.map((k) => Buffer.from(k, 'base64')) };
+    }
+    return { header: this.header(), id, ...this.localTimeToLive(id, withKeys) };
+  }
+
+  private localTimeToLive(id: bigint, withKeys: boolean): { ttl: number; grantedTtl: number; keys: Uint8Array[] } {
+    const lessor = this.leases.lessor;
+    // etcd answers an unknown lease with TTL -1.
+    if (lessor.lookup(id) === undefined) return { ttl: -1, grantedTtl: 0, keys: [] };
+    const t = lessor.timeToLive(id, withKeys);
+    return { ttl: t.ttlSeconds, grantedTtl: t.grantedTtlSeconds, keys: t.keys };
+  }
+
+  async leaseLeases(): Promise<LeaseLeasesResult> {
+    this.refuseOnLearner();
+    return { header: this.header(), leases: this.leases.lessor.leases().map((l) => l.id) };
+  }
+
+  /**
+   * Whether this member answers lease timing itself: it is the leader and has taken over
+   * expiry (waiting for that, briefly, right after an election). False on followers.
+   */
+  private async leadingLeases(): Promise<boolean> {
+    if (this.lead === NONE) throw new EtcdError('NoLeader');
+    if (this.lead !== this.memberId) return false;
+    if (this.leases.lessor.isPrimary) return true;
+    await withTimeout(
+      new Promise<void>((r) => this.promoteWaiters.push(r)),
+      this.requestTimeoutMs(),
+      () => {
+        for (const w of this.promoteWaiters.splice(0)) w();
+      },
+    );
+    if (!this.leases.lessor.isPrimary) throw new EtcdError(this.lead === this.memberId ? 'Timeout' : 'LeaderChanged');
+    return true;
+  }
+
+  /** The leader's lease timing: revoke what expired, checkpoint what was renewed, through raft. */
+  private leaseTick(): void {
+    const lessor = this.leases.lessor;
+    if (!lessor.isPrimary || this.lead !== this.memberId) return;
+    for (const l of lessor.expired(LEASE_REVOKES_PER_TICK)) {
+      this.propose((rid) => ({ id: rid, op: 'leaseRevoke', leaseId: l.id })).catch((e: unknown) => {
+        // Reported again after the retry interval if it is still there.
+        this.cfg.logger.debug('revoking an expired lease failed', { lease: idToHex(l.id), error: String(e) });
+      });
+    }
+    const checkpoints = lessor.checkpoints(LEASE_CHECKPOINTS_PER_TICK);
+    if (checkpoints.length > 0) {
+      this.propose((rid) => ({ id: rid, op: 'leaseCheckpoint', checkpoints })).catch((e: unknown) => {
+        this.cfg.logger.debug('lease checkpoint failed', { error: String(e) });
+      });
+    }
+  }
+
   /** Publish this member's name and client URLs through raft once there is a leader. */
   private async publishAttributes(): Promise<void> {
     for (let attempt = 0; this.running && attempt < 1000; attempt++) {
@@ -874,6 +1167,11 @@ export class EtcdServer implements MemberService {
         await new Promise((r) => setTimeout(r, this.cfg.heartbeatMs * 5));
       }
     }
+  }
+
+  /** Watcher counts by place (etcd's watcher gauges); for tests and metrics. */
+  watchStats(): { synced: number; unsynced: number; victims: number; streams: number } {
+    return { ...this.hub.stats(), streams: this.watchStreams.size };
   }
 
   /** For tests and the admin surface. */

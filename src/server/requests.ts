@@ -12,7 +12,12 @@ export type InternalRequest =
   | { readonly id: bigint; readonly op: 'txn'; readonly txn: TxnCall }
   | { readonly id: bigint; readonly op: 'compaction'; readonly revision: number; readonly physical: boolean }
   /** A member publishing its name and client URLs once it has started (etcd's attributes). */
-  | { readonly id: bigint; readonly op: 'attributes'; readonly memberId: bigint; readonly name: string; readonly clientURLs: string[] };
+  | { readonly id: bigint; readonly op: 'attributes'; readonly memberId: bigint; readonly name: string; readonly clientURLs: string[] }
+  | { readonly id: bigint; readonly op: 'leaseGrant'; readonly leaseId: bigint; readonly ttl: number }
+  /** A client's revoke, or the leader's for an expired lease. */
+  | { readonly id: bigint; readonly op: 'leaseRevoke'; readonly leaseId: bigint }
+  /** The leader's record of how long renewed leases have left (see src/lease/lessor.ts). */
+  | { readonly id: bigint; readonly op: 'leaseCheckpoint'; readonly checkpoints: { readonly id: bigint; readonly remainingMs: number }[] };
 
 /** What a ConfChange entry's context carries: the proposer's request id and the member. */
 export interface ConfChangeContext {

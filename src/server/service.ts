@@ -8,6 +8,7 @@
  */
 import type {
   DeleteRangeRequest,
+  Event,
   KeyValue,
   PutRequest,
   RangeRequest,
@@ -101,6 +102,100 @@ export interface HashKVResult {
   readonly compactRevision: number;
 }
 
+// ---- Watch ------------------------------------------------------------------------------------
+
+/** etcdserverpb.WatchCreateRequest, camelCase. */
+export interface WatchCreate {
+  readonly key: Uint8Array;
+  /** As etcd: absent/empty = the key alone; one zero byte = every key >= key; else [key, rangeEnd). */
+  readonly rangeEnd?: Uint8Array;
+  /** 0: from the next revision. */
+  readonly startRevision?: number;
+  readonly progressNotify?: boolean;
+  /** etcdserverpb.WatchCreateRequest.FilterType values: 0 NOPUT, 1 NODELETE. */
+  readonly filters?: readonly number[];
+  readonly prevKv?: boolean;
+  /** Client-chosen id; 0 or absent lets the member choose (etcd's AutoWatchID is 0). */
+  readonly watchId?: number;
+  /** Split responses larger than the request size limit into fragments. */
+  readonly fragment?: boolean;
+}
+
+/** etcdserverpb.WatchResponse, camelCase. */
+export interface WatchResult {
+  readonly header: ResponseHeader;
+  /** -1 on a stream-wide progress response (etcd 3.4's broadcast to all watchers). */
+  readonly watchId: number;
+  readonly created?: boolean;
+  readonly canceled?: boolean;
+  /** With canceled: the start revision was compacted. */
+  readonly compactRevision?: number;
+  readonly cancelReason?: string;
+  /** More fragments of the same response follow. */
+  readonly fragment?: boolean;
+  readonly events: readonly Event[];
+}
+
+/**
+ * One Watch call's stream on a member. Requests go in through create/cancel/requestProgress;
+ * responses come out of next(), in order, with backpressure: the member buffers a bounded amount
+ * per stream and holds slow watchers aside (they catch up from history later), so a client that
+ * stops reading costs bounded memory and never stalls the member.
+ */
+export interface MemberWatchStream {
+  /** A WatchCreateRequest; its `created` response (or a canceled one, with the reason) follows. */
+  create(req: WatchCreate): void;
+  /** A WatchCancelRequest; a `canceled` response follows when the id was live. */
+  cancel(watchId: number): void;
+  /** A WatchProgressRequest. */
+  requestProgress(): void;
+  /** The next response; undefined once the stream is closed. Only one next() at a time. */
+  next(): Promise<WatchResult | undefined>;
+  /** The client went away: cancel every watcher and end next(). */
+  close(): void;
+}
+
+// ---- Lease ------------------------------------------------------------------------------------
+
+export interface LeaseGrantResult {
+  readonly header: ResponseHeader;
+  readonly id: bigint;
+  /** The TTL granted: the requested one raised to the minimum. */
+  readonly ttl: number;
+}
+
+export interface LeaseKeepAliveResult {
+  readonly header: ResponseHeader;
+  readonly id: bigint;
+  /** Seconds granted by this renewal; 0 when the lease does not exist (as etcd answers). */
+  readonly ttl: number;
+}
+
+export interface LeaseTimeToLiveResult {
+  readonly header: ResponseHeader;
+  readonly id: bigint;
+  /** Seconds left; -1 when the lease does not exist (as etcd answers). */
+  readonly ttl: number;
+  readonly grantedTtl: number;
+  readonly keys: Uint8Array[];
+}
+
+export interface LeaseLeasesResult {
+  readonly header: ResponseHeader;
+  readonly leases: bigint[];
+}
+
+// ---- Lock and Election (v3lockpb, v3electionpb) -----------------------------------------------
+
+/** v3electionpb.LeaderKey. */
+export interface LeaderKey {
+  readonly name: Uint8Array;
+  readonly key: Uint8Array;
+  /** Creation revision of the key (what proves leadership). */
+  readonly rev: number;
+  readonly lease: bigint;
+}
+
 /** The operations of one member, as src/api calls them. Errors are thrown as EtcdError. */
 export interface MemberService {
   range(req: RangeCall): Promise<RangeResult>;
@@ -118,6 +213,18 @@ export interface MemberService {
   status(): Promise<StatusResult>;
   hashKV(revision: number): Promise<HashKVResult>;
   moveLeader(targetId: bigint): Promise<{ header: ResponseHeader }>;
+
+  /** Opens one Watch call's stream. */
+  watch(): MemberWatchStream;
+
+  /** id 0n: the member chooses one. */
+  leaseGrant(ttlSeconds: number, id: bigint): Promise<LeaseGrantResult>;
+  /** Deletes the lease and its keys, in one revision. */
+  leaseRevoke(id: bigint): Promise<{ header: ResponseHeader }>;
+  /** One keep-alive (the stream calls this per request); answered by the leader. */
+  leaseKeepAlive(id: bigint): Promise<LeaseKeepAliveResult>;
+  leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult>;
+  leaseLeases(): Promise<LeaseLeasesResult>;
 
   /** The limits the API layer enforces before calling in (etcd's flags). */
   readonly limits: { readonly maxRequestBytes: number; readonly maxTxnOps: number };

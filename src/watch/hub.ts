@@ -145,6 +145,22 @@ export class WatchHub {
   }
 
   /**
+   * The store was replaced by a newer one (a snapshot from the leader) at revision `rev`: every
+   * synced watcher goes to unsynced with its minRev, so it catches up from the new store's
+   * history (or is told its start was compacted). Victims keep their pending response.
+   */
+  restore(rev: number): void {
+    assert(Number.isSafeInteger(rev) && rev >= this.rev, `restore went back: ${rev} after ${this.rev}`);
+    this.rev = rev;
+    for (const w of [...this.synced.all()]) {
+      if (w.minRev > rev) continue; // a future start stays synced
+      this.synced.delete(w);
+      w.state = 'unsynced';
+      this.unsynced.add(w);
+    }
+  }
+
+  /**
    * Offers each victim its unsent response again (etcd's syncVictimsLoop, one pass). A victim
    * whose response is taken moves to unsynced when revisions passed meanwhile, else to synced.
    * Returns how many victims are left.
@@ -274,6 +290,23 @@ export class WatchStream {
     if (w === undefined) return false;
     this.watchers.delete(id);
     return this.hub.remove(w);
+  }
+
+  /**
+   * etcd's RequestProgress for one watcher: when it is synced, an empty response at the current
+   * revision tells the client nothing before that revision is still on its way. Returns whether
+   * one was sent (not for unsynced watchers or victims, nor when the buffer is full).
+   */
+  progress(id: number): boolean {
+    const w = this.watchers.get(id);
+    if (w === undefined || w.state !== 'synced') return false;
+    return w.send({ watchId: id, events: [], revision: this.hub.currentRev });
+  }
+
+  /** Whether every watcher of the stream is synced (so a stream-wide progress answer is true). */
+  allSynced(): boolean {
+    for (const w of this.watchers.values()) if (w.state !== 'synced' && w.state !== 'canceled') return false;
+    return true;
   }
 
   /** Cancels every watcher of the stream. */

@@ -30,9 +30,10 @@ export interface WatchRequest {
 }
 
 /**
- * etcdserverpb.WatchResponse without the header. Either events (never empty) of whole
- * revisions up to `revision`, or a cancellation with `compactRevision` set (the watcher's start
- * revision was compacted; the watcher is gone).
+ * etcdserverpb.WatchResponse without the header. Events of whole revisions up to `revision`
+ * (empty only in a progress response: nothing up to `revision` is still to come), or a
+ * cancellation with `compactRevision` set (the watcher's start revision was compacted; the
+ * watcher is gone).
  */
 export interface WatchResponse {
   readonly watchId: number;

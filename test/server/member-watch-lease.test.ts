@@ -1,0 +1,174 @@
+/**
+ * Watch and lease on one in-process member (raft, WAL, LevelDB: everything but the API layer),
+ * through the MemberService calls the API layer makes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../cluster/local-cluster.js';
+import { DEFAULTS, type ServerConfig } from '../../src/server/config.js';
+import { EtcdServer } from '../../src/server/member.js';
+import type { MemberWatchStream, WatchResult } from '../../src/server/service.js';
+import { nopLogger } from '../../src/util/index.js';
+
+const b = (s: string): Buffer => Buffer.from(s);
+const str = (u: Uint8Array): string => Buffer.from(u).toString();
+
+const started: { server: EtcdServer; dir: string }[] = [];
+
+async function startMember(overrides: Partial<ServerConfig> = {}): Promise<{ server: EtcdServer; dir: string; cfg: ServerConfig }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tsetcd-member-'));
+  const peer = `http://127.0.0.1:${await freePort()}`;
+  const cfg: ServerConfig = {
+    ...DEFAULTS,
+    name: 'm1',
+    dataDir: dir,
+    listenClientUrls: [`http://127.0.0.1:${await freePort()}`],
+    advertiseClientUrls: [],
+    listenPeerUrls: [peer],
+    initialAdvertisePeerUrls: [peer],
+    initialCluster: new Map([['m1', [peer]]]),
+    heartbeatMs: 20,
+    electionMs: 200,
+    logger: nopLogger,
+    ...overrides,
+  };
+  const server = new EtcdServer(cfg);
+  await server.start();
+  started.push({ server, dir });
+  for (let i = 0; i < 200 && !server.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(server.isLeader()).toBe(true);
+  return { server, dir, cfg };
+}
+
+afterEach(async () => {
+  for (const { server, dir } of started.splice(0)) {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+async function take(w: MemberWatchStream, n: number): Promise<WatchResult[]> {
+  const out: WatchResult[] = [];
+  while (out.length < n) {
+    const r = await Promise.race([w.next(), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000))]);
+    if (r === 'timeout' || r === undefined) throw new Error(`got ${out.length} of ${n} responses`);
+    out.push(r);
+  }
+  return out;
+}
+
+const evs = (r: WatchResult): string[] => r.events.map((e) => `${e.type === 0 ? 'PUT' : 'DEL'} ${str(e.kv.key)}@${e.kv.modRevision}`);
+
+describe('member: watch', () => {
+  it('replays history, then delivers live events, in order, with prevKv', async () => {
+    const { server } = await startMember();
+    await server.put({ key: b('a'), value: b('1') });
+    await server.put({ key: b('a'), value: b('2') });
+    const w = server.watch();
+    w.create({ key: b('a'), startRevision: 2, prevKv: true });
+    const [created, history] = await take(w, 2);
+    expect(created?.created).toBe(true);
+    expect(evs(history as WatchResult)).toEqual(['PUT a@2', 'PUT a@3']);
+    expect(history?.events[1]?.prevKv?.value).toEqual(b('1'));
+    await server.deleteRange({ key: b('a') });
+    const [live] = await take(w, 1);
+    expect(evs(live as WatchResult)).toEqual(['DEL a@4']);
+    expect(str(live?.events[0]?.prevKv?.value ?? new Uint8Array())).toBe('2');
+    w.close();
+    expect(await w.next()).toBeUndefined();
+  });
+
+  it('cancels a watch whose start revision was compacted, with the compact revision', async () => {
+    const { server } = await startMember();
+    for (let i = 0; i < 4; i++) await server.put({ key: b('k'), value: b(String(i)) });
+    await server.compact(4, true);
+    const w = server.watch();
+    w.create({ key: b('k'), startRevision: 2 });
+    const [, canceled] = await take(w, 2);
+    expect(canceled).toMatchObject({ canceled: true, compactRevision: 4 });
+    w.close();
+  });
+
+  it('holds a watcher that is not read aside and catches it up later without loss', async () => {
+    const { server } = await startMember();
+    const w = server.watch();
+    w.create({ key: b('p'), rangeEnd: b('q') });
+    await take(w, 1);
+    // Far more responses than the stream buffers, while nobody reads.
+    for (let i = 0; i < 300; i++) await server.put({ key: b(`p${i % 7}`), value: b(String(i)) });
+    const held = server.watchStats();
+    expect(held.victims + held.unsynced).toBe(1);
+    const revs: number[] = [];
+    while (revs.length < 300) {
+      const [r] = await take(w, 1);
+      for (const e of r?.events ?? []) revs.push(e.kv.modRevision);
+    }
+    expect(revs).toEqual(Array.from({ length: 300 }, (_, i) => i + 2));
+    expect(server.watchStats()).toMatchObject({ synced: 1, unsynced: 0, victims: 0, streams: 1 });
+    w.close();
+    expect(server.watchStats()).toMatchObject({ synced: 0, streams: 0 });
+  });
+});
+
+describe('member: leases', () => {
+  it('grants, attaches keys, renews, reports TTL and revokes the keys in one revision', async () => {
+    const { server } = await startMember();
+    const g = await server.leaseGrant(10, 0n);
+    expect(g.id).toBeGreaterThan(0n);
+    expect(g.ttl).toBe(10);
+    await server.put({ key: b('x'), value: b('1'), lease: g.id });
+    await server.put({ key: b('y'), value: b('1'), lease: g.id });
+    const ttl = await server.leaseTimeToLive(g.id, true);
+    expect(ttl.grantedTtl).toBe(10);
+    expect(ttl.ttl).toBeGreaterThanOrEqual(9);
+    expect(ttl.keys.map(str)).toEqual(['x', 'y']);
+    expect((await server.leaseKeepAlive(g.id)).ttl).toBe(10);
+    expect((await server.leaseLeases()).leases).toEqual([g.id]);
+    const before = (await server.range({ key: b('x') })).header.revision;
+    await server.leaseRevoke(g.id);
+    const after = await server.range({ key: b('\0'), rangeEnd: b('\0') });
+    expect(after.kvs).toEqual([]);
+    expect(after.header.revision).toBe(before + 1);
+    expect((await server.leaseTimeToLive(g.id, false)).ttl).toBe(-1);
+    expect((await server.leaseKeepAlive(g.id)).ttl).toBe(0);
+    await expect(server.leaseRevoke(g.id)).rejects.toMatchObject({ code: 'LeaseNotFound' });
+    await expect(server.put({ key: b('z'), value: b('1'), lease: g.id })).rejects.toMatchObject({ code: 'LeaseNotFound' });
+  });
+
+  it('expires a lease that is not kept alive and deletes its keys within TTL + 1 s', async () => {
+    const { server } = await startMember();
+    // electionMs 200 makes the minimum TTL 1 s.
+    const g = await server.leaseGrant(1, 0n);
+    expect(g.ttl).toBe(1);
+    await server.put({ key: b('e'), value: b('1'), lease: g.id });
+    const t0 = Date.now();
+    const w = server.watch();
+    w.create({ key: b('e') });
+    await take(w, 1);
+    const [del] = await take(w, 1);
+    const elapsed = Date.now() - t0;
+    expect(evs(del as WatchResult)[0]).toMatch(/^DEL e@/);
+    expect(elapsed).toBeGreaterThan(900);
+    expect(elapsed).toBeLessThan(2000);
+    w.close();
+  });
+
+  it('keeps leases and their keys across a restart', async () => {
+    const { server, cfg } = await startMember();
+    const g = await server.leaseGrant(60, 0n);
+    await server.put({ key: b('kept'), value: b('1'), lease: g.id });
+    await server.stop();
+    started.length = 0;
+    const again = new EtcdServer(cfg);
+    await again.start();
+    started.push({ server: again, dir: cfg.dataDir });
+    for (let i = 0; i < 200 && !again.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    const ttl = await again.leaseTimeToLive(g.id, true);
+    expect(ttl.keys.map(str)).toEqual(['kept']);
+    expect(ttl.ttl).toBeGreaterThan(50);
+    await again.leaseRevoke(g.id);
+    expect((await again.range({ key: b('kept') })).kvs).toEqual([]);
+  });
+});
