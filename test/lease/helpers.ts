@@ -14,23 +14,18 @@ export class FakeClock implements Clock {
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 export const str = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 
-export interface Deleted {
-  readonly leaseId: bigint;
-  readonly keys: string[];
+/** A lessor on a fake clock (minimum TTL 2 s unless given). */
+export function newLessor(options: Partial<Omit<LessorOptions, 'clock'>> = {}, clock = new FakeClock()): { lessor: Lessor; clock: FakeClock } {
+  const lessor = new Lessor({ clock, minTtlSeconds: 2, ...options });
+  return { lessor, clock };
 }
 
-/** A lessor on a fake clock that records every deleteKeys call. */
-export function newLessor(options: Partial<Omit<LessorOptions, 'clock' | 'deleteKeys'>> = {}, clock = new FakeClock()): {
-  lessor: Lessor;
-  clock: FakeClock;
-  deleted: Deleted[];
-} {
-  const deleted: Deleted[] = [];
-  const lessor = new Lessor({
-    clock,
-    minTtlSeconds: 2,
-    deleteKeys: (keys, leaseId) => deleted.push({ leaseId, keys: keys.map(str) }),
-    ...options,
-  });
-  return { lessor, clock, deleted };
+/**
+ * Revokes the way the server does: read the keys to delete (in one revision), then revoke.
+ * Returns the keys as strings. A missing lease throws LeaseNotFound from keys(), before anything.
+ */
+export function revokeWithKeys(lessor: Lessor, id: bigint): string[] {
+  const keys = lessor.keys(id).map(str);
+  lessor.revoke(id);
+  return keys;
 }

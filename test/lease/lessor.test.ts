@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EtcdError, isEtcdError } from '../../src/errors.js';
-import { Lessor, MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds, type Checkpoint } from '../../src/lease/index.js';
-import { FakeClock, b, newLessor, str } from './helpers.js';
+import { MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds, type Checkpoint } from '../../src/lease/index.js';
+import { b, newLessor, revokeWithKeys, str } from './helpers.js';
 
 function thrown(f: () => unknown): EtcdError {
   try {
@@ -13,10 +13,13 @@ function thrown(f: () => unknown): EtcdError {
   throw new Error('expected an EtcdError');
 }
 
+/** Checkpoints in id order: which leases come out matters, not the order within one call. */
+const byId = (cps: Checkpoint[]): Checkpoint[] => [...cps].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+
 describe('lessor: applied state', () => {
-  it('grants, attaches, detaches and revokes, deleting the keys in one sorted call', () => {
-    const { lessor, deleted } = newLessor();
-    expect(lessor.grant(1n, 10)).toMatchObject({ id: 1n, ttlSeconds: 10, remainingTtlSeconds: 0, expiryMs: undefined, keyCount: 0 });
+  it('grants, attaches, detaches and revokes through keys() then revoke()', () => {
+    const { lessor, clock } = newLessor();
+    expect(lessor.grant(1n, 10)).toEqual({ id: 1n, ttlSeconds: 10, deadlineMs: clock.ms + 10_000, tracked: false, keyCount: 0 });
     lessor.grant(2n, 20);
     lessor.attach(1n, b('b'));
     lessor.attach(1n, b('a'));
@@ -24,8 +27,11 @@ describe('lessor: applied state', () => {
     lessor.attach(2n, b('x'));
     lessor.detach(1n, b('c'));
     lessor.detach(1n, b('not-attached'));
+    lessor.detach(1n, b('x')); // attached, but to another lease: left alone
     expect(lessor.leaseOf(b('a'))).toBe(1n);
     expect(lessor.leaseOf(b('c'))).toBe(0n);
+    expect(lessor.leaseOf(b('x'))).toBe(2n);
+    expect(lessor.keys(1n).map(str)).toEqual(['a', 'b']);
     expect(lessor.timeToLive(1n, true).keys.map(str)).toEqual(['a', 'b']);
     expect(lessor.timeToLive(1n, false).keys).toEqual([]);
     expect(lessor.leases().map((l) => [l.id, l.keyCount])).toEqual([
@@ -34,23 +40,34 @@ describe('lessor: applied state', () => {
     ]);
     lessor.checkInvariants();
 
-    lessor.revoke(1n);
-    expect(deleted).toEqual([{ leaseId: 1n, keys: ['a', 'b'] }]);
+    expect(revokeWithKeys(lessor, 1n)).toEqual(['a', 'b']);
     expect(lessor.lookup(1n)).toBeUndefined();
     expect(lessor.leaseOf(b('a'))).toBe(0n);
+    expect(lessor.leaseOf(b('x'))).toBe(2n);
     expect(lessor.size).toBe(1);
     lessor.checkInvariants();
   });
 
-  it('does not call deleteKeys for a lease without keys', () => {
-    const { lessor, deleted } = newLessor();
+  it('a lease without keys has nothing to delete', () => {
+    const { lessor } = newLessor();
     lessor.grant(5n, 10);
-    lessor.revoke(5n);
-    expect(deleted).toEqual([]);
+    expect(revokeWithKeys(lessor, 5n)).toEqual([]);
+    expect(lessor.size).toBe(0);
+  });
+
+  it('keys() leaves the lease in place, so a revoke whose delete failed can be retried', () => {
+    const { lessor } = newLessor();
+    lessor.grant(1n, 5);
+    lessor.attach(1n, b('k'));
+    expect(lessor.keys(1n).map(str)).toEqual(['k']);
+    expect(lessor.lookup(1n)?.keyCount).toBe(1);
+    expect(lessor.leaseOf(b('k'))).toBe(1n);
+    expect(revokeWithKeys(lessor, 1n)).toEqual(['k']);
+    expect(lessor.size).toBe(0);
   });
 
   it('moves a key attached to another lease (a key has at most one lease)', () => {
-    const { lessor, deleted } = newLessor();
+    const { lessor } = newLessor();
     lessor.grant(1n, 10);
     lessor.grant(2n, 10);
     lessor.attach(1n, b('k'));
@@ -58,36 +75,19 @@ describe('lessor: applied state', () => {
     expect(lessor.leaseOf(b('k'))).toBe(2n);
     expect(lessor.lookup(1n)?.keyCount).toBe(0);
     lessor.checkInvariants();
-    lessor.revoke(1n);
-    expect(deleted).toEqual([]);
-  });
-
-  it('keeps the lease when deleteKeys throws, so the revoke can be retried', () => {
-    const clock = new FakeClock();
-    let fail = true;
-    const lessor = new Lessor({
-      clock,
-      minTtlSeconds: 1,
-      deleteKeys: () => {
-        if (fail) throw new Error('disk');
-      },
-    });
-    lessor.grant(1n, 5);
-    lessor.attach(1n, b('k'));
-    expect(() => lessor.revoke(1n)).toThrow('disk');
-    expect(lessor.lookup(1n)?.keyCount).toBe(1);
-    fail = false;
-    lessor.revoke(1n);
-    expect(lessor.size).toBe(0);
+    expect(revokeWithKeys(lessor, 1n)).toEqual([]);
+    expect(lessor.leaseOf(b('k'))).toBe(2n);
+    expect(revokeWithKeys(lessor, 2n)).toEqual(['k']);
+    lessor.checkInvariants();
   });
 
   it('raises a TTL below the minimum to the minimum', () => {
-    const { lessor } = newLessor({ minTtlSeconds: 5 });
-    expect(lessor.grant(1n, 1).ttlSeconds).toBe(5);
+    const { lessor, clock } = newLessor({ minTtlSeconds: 5 });
+    expect(lessor.grant(1n, 1)).toMatchObject({ ttlSeconds: 5, deadlineMs: clock.ms + 5000 });
     expect(lessor.grant(2n, 0).ttlSeconds).toBe(5);
     expect(lessor.grant(3n, -7).ttlSeconds).toBe(5);
     expect(lessor.grant(4n, 6).ttlSeconds).toBe(6);
-    expect(lessor.timeToLive(1n, false).grantedTtlSeconds).toBe(5);
+    expect(lessor.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 5, grantedTtlSeconds: 5 });
   });
 
   it("computes etcd's minimum TTL: 1.5 election timeouts, rounded up to seconds", () => {
@@ -107,10 +107,12 @@ describe('lessor: applied state', () => {
     expect(large.message).toBe('etcdserver: too large lease TTL');
     expect(lessor.grant(3n, MAX_LEASE_TTL_SECONDS).ttlSeconds).toBe(MAX_LEASE_TTL_SECONDS);
     for (const f of [
+      () => lessor.keys(9n),
       () => lessor.revoke(9n),
       () => lessor.attach(9n, b('k')),
       () => lessor.detach(9n, b('k')),
       () => lessor.timeToLive(9n, true),
+      () => lessor.remainingMs(9n),
       () => lessor.grant(0n, 10),
     ]) {
       const e = thrown(f);
@@ -119,20 +121,128 @@ describe('lessor: applied state', () => {
     }
     const notLeader = thrown(() => lessor.renew(1n));
     expect(notLeader.code).toBe('NotLeader');
+    expect(notLeader.message).toBe('etcdserver: not leader');
     lessor.promote(0);
     expect(thrown(() => lessor.renew(9n)).code).toBe('LeaseNotFound');
   });
 
   it('ignores a checkpoint for a lease that is gone (a revoke can come first in the log)', () => {
     const { lessor } = newLessor();
-    lessor.checkpoint(42n, 5);
+    lessor.checkpoint(42n, 5000);
     expect(lessor.size).toBe(0);
+    lessor.checkInvariants();
+  });
+
+  it("a follower's deadline is its grant apply time + ttl, and nothing expires on it", () => {
+    const { lessor, clock } = newLessor();
+    const grantedAt = clock.ms;
+    lessor.grant(1n, 10);
+    clock.advance(4000);
+    lessor.grant(2n, 10);
+    expect(lessor.lookup(1n)).toEqual({ id: 1n, ttlSeconds: 10, deadlineMs: grantedAt + 10_000, tracked: false, keyCount: 0 });
+    expect(lessor.lookup(2n)?.deadlineMs).toBe(grantedAt + 14_000);
+    expect(lessor.remainingMs(1n)).toBe(6000);
+    expect(lessor.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 6, grantedTtlSeconds: 10 });
+    clock.advance(60_000);
+    expect(lessor.remainingMs(1n)).toBe(-54_000);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(0);
+    expect(lessor.expired(10)).toEqual([]);
+    expect(lessor.checkpoints(10)).toEqual([]);
+    expect(lessor.size).toBe(2);
+    lessor.checkInvariants();
+  });
+
+  it('a checkpoint moves the deadline of a non-primary to apply time + remainingMs', () => {
+    const { lessor, clock } = newLessor();
+    lessor.grant(1n, 600);
+    clock.advance(100_000);
+    lessor.checkpoint(1n, 30_000);
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: clock.ms + 30_000, tracked: false });
+    expect(lessor.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 30, grantedTtlSeconds: 600 });
+    // A later checkpoint may also push it out (the primary renewed in between).
+    clock.advance(20_000);
+    lessor.checkpoint(1n, 600_000);
+    expect(lessor.remainingMs(1n)).toBe(600_000);
+    lessor.checkpoint(1n, 0);
+    expect(lessor.remainingMs(1n)).toBe(0);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(0);
+    lessor.checkInvariants();
+  });
+
+  it('timeToLive floors to whole seconds and is 0 once past', () => {
+    const { lessor, clock } = newLessor();
+    lessor.grant(1n, 10);
+    for (const [advanceMs, seconds] of [
+      [1, 9], // 9999 ms left
+      [8999, 1], // 1000 ms
+      [1, 0], // 999 ms
+      [999, 0], // 0 ms
+      [5000, 0], // -5000 ms
+    ] as const) {
+      clock.advance(advanceMs);
+      expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(seconds);
+    }
+    expect(lessor.remainingMs(1n)).toBe(-5000);
+    // The same on the primary, from its expiry.
+    lessor.promote(1000);
+    lessor.renew(1n);
+    clock.advance(2500);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(7);
+    clock.advance(7500);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(0);
+  });
+
+  it('grant(id, ttl, remainingMs) restores a persisted lease with what it had left', () => {
+    const { lessor, clock } = newLessor();
+    expect(lessor.grant(1n, 600, 42_500)).toEqual({ id: 1n, ttlSeconds: 600, deadlineMs: clock.ms + 42_500, tracked: false, keyCount: 0 });
+    expect(lessor.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 42, grantedTtlSeconds: 600 });
+    lessor.grant(2n, 1, 0); // ran out just as it was persisted; the TTL is still raised to the minimum
+    expect(lessor.lookup(2n)).toMatchObject({ ttlSeconds: 2, deadlineMs: clock.ms });
+
+    // On the primary a restored lease is tracked at its deadline, without the promote floor.
+    lessor.promote(5000);
+    lessor.grant(3n, 100, 1500);
+    expect(lessor.lookup(3n)).toMatchObject({ deadlineMs: clock.ms + 1500, tracked: true });
+    clock.advance(1500);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([3n]);
+    lessor.checkInvariants();
+  });
+
+  it('a restarted member restores leases with their remaining time and leads from there', () => {
+    const { lessor: old, clock } = newLessor();
+    old.promote(0);
+    old.grant(1n, 600);
+    old.grant(2n, 90);
+    clock.advance(60_000);
+    old.renew(2n);
+    // What it persisted: id, ttl and remaining time.
+    const persisted = old.leases().map((l) => ({ id: l.id, ttl: l.ttlSeconds, remainingMs: old.remainingMs(l.id) }));
+    expect(persisted).toEqual([
+      { id: 1n, ttl: 600, remainingMs: 540_000 },
+      { id: 2n, ttl: 90, remainingMs: 90_000 },
+    ]);
+
+    clock.advance(1000); // the restart takes a second
+    const { lessor: restarted } = newLessor({}, clock);
+    for (const p of persisted) restarted.grant(p.id, p.ttl, p.remainingMs);
+    expect(restarted.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 540, grantedTtlSeconds: 600 });
+    restarted.promote(2000);
+    expect(restarted.lookup(1n)?.deadlineMs).toBe(clock.ms + 540_000);
+    expect(restarted.lookup(2n)?.deadlineMs).toBe(clock.ms + 90_000);
+    clock.advance(89_999);
+    expect(restarted.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(restarted.expired(10).map((l) => l.id)).toEqual([2n]);
+    revokeWithKeys(restarted, 2n);
+    clock.advance(450_000);
+    expect(restarted.expired(10).map((l) => l.id)).toEqual([1n]);
+    restarted.checkInvariants();
   });
 });
 
 describe('lessor: leader-only timing', () => {
   it('reports expired leases earliest first from the heap, with many leases', () => {
-    const { lessor, clock } = newLessor({ minTtlSeconds: 1, checkpointIntervalMs: 0 });
+    const { lessor, clock } = newLessor({ minTtlSeconds: 1 });
     lessor.promote(0);
     // TTLs in a scrambled order: lease i gets ttl ((i * 37) % 500) + 1.
     const n = 500;
@@ -143,7 +253,7 @@ describe('lessor: leader-only timing', () => {
       clock.advance(1000);
       for (const l of lessor.expired(1000)) {
         order.push(l.id);
-        lessor.revoke(l.id);
+        revokeWithKeys(lessor, l.id);
       }
     }
     expect(order.length).toBe(n);
@@ -152,22 +262,38 @@ describe('lessor: leader-only timing', () => {
     lessor.checkInvariants();
   });
 
-  it('reports nothing before the expiry and the lease once it passes', () => {
+  it('reports nothing before the expiry, the lease once it passes, and again after the retry interval', () => {
     const { lessor, clock } = newLessor();
     lessor.promote(0);
-    lessor.grant(1n, 10);
+    expect(lessor.grant(1n, 10)).toMatchObject({ deadlineMs: clock.ms + 10_000, tracked: true });
     clock.advance(9999);
     expect(lessor.expired(10)).toEqual([]);
     clock.advance(1);
-    expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
+    const [reported] = lessor.expired(10);
+    expect(reported).toEqual({ id: 1n, ttlSeconds: 10, deadlineMs: clock.ms, tracked: true, keyCount: 0 });
     // Not reported again until the retry interval passes (the revoke is on its way through raft).
     expect(lessor.expired(10)).toEqual([]);
-    clock.advance(3000);
+    clock.advance(2999);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
     expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
+    lessor.checkInvariants();
+  });
+
+  it('re-arms with a custom expiredRetryMs', () => {
+    const { lessor, clock } = newLessor({ expiredRetryMs: 500 });
+    lessor.promote(0);
+    lessor.grant(1n, 2);
+    clock.advance(2000);
+    expect(lessor.expired(10)).toHaveLength(1);
+    clock.advance(499);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(lessor.expired(10)).toHaveLength(1);
   });
 
   it('bounds the work of one expired() call by its limit', () => {
-    const { lessor, clock } = newLessor({ checkpointIntervalMs: 0 });
+    const { lessor, clock } = newLessor();
     lessor.promote(0);
     for (let i = 1; i <= 100; i++) lessor.grant(BigInt(i), 5);
     clock.advance(10_000);
@@ -189,10 +315,11 @@ describe('lessor: leader-only timing', () => {
     clock.advance(8000);
     expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(2);
     expect(lessor.renew(1n)).toBe(10);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 10_000);
     expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(10);
-    clock.advance(8000);
+    clock.advance(9999);
     expect(lessor.expired(10)).toEqual([]);
-    clock.advance(2000);
+    clock.advance(1);
     expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
   });
 
@@ -200,103 +327,207 @@ describe('lessor: leader-only timing', () => {
     const { lessor, clock } = newLessor();
     lessor.promote(0);
     lessor.grant(1n, 10);
+    clock.advance(9999);
+    expect(lessor.renew(1n)).toBe(10); // 1 ms left: still renewable
     clock.advance(10_000);
     expect(() => lessor.renew(1n)).toThrow('etcdserver: requested lease not found');
     expect(lessor.expired(1)).toHaveLength(1);
     clock.advance(1000);
     expect(() => lessor.renew(1n)).toThrow('etcdserver: requested lease not found');
+    expect(lessor.checkpoints(10)).toEqual([]); // its one renewal has run out: nothing to persist
   });
 
-  it('promote refreshes every expiry to now + extend + ttl', () => {
+  it('promote tracks each lease at max(deadline, now + extend)', () => {
     const { lessor, clock } = newLessor();
-    lessor.grant(1n, 10);
-    lessor.grant(2n, 20);
-    clock.advance(60_000); // a follower: time passes, nothing expires
-    expect(lessor.lookup(1n)?.expiryMs).toBeUndefined();
+    const t0 = clock.ms;
+    lessor.grant(1n, 600); // far ahead: keeps its deadline
+    lessor.grant(2n, 10); // almost out at promote: gets now + extend
+    lessor.grant(3n, 5); // already past at promote (a follower never expires it): now + extend
+    lessor.grant(4n, 11); // 2000 ms left, just more than the extend: keeps its deadline
+    clock.advance(9000);
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: t0 + 600_000, tracked: false });
     lessor.promote(1500);
-    expect(lessor.lookup(1n)?.expiryMs).toBe(clock.ms + 11_500);
-    expect(lessor.lookup(2n)?.expiryMs).toBe(clock.ms + 21_500);
-    clock.advance(11_499);
+    expect(lessor.isPrimary).toBe(true);
+    expect(lessor.leases().map((l) => [l.id, l.deadlineMs, l.tracked])).toEqual([
+      [1n, t0 + 600_000, true],
+      [2n, clock.ms + 1500, true],
+      [3n, clock.ms + 1500, true],
+      [4n, clock.ms + 2000, true],
+    ]);
+    lessor.checkInvariants();
+    clock.advance(1499);
     expect(lessor.expired(10)).toEqual([]);
     clock.advance(1);
-    expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
-    lessor.checkInvariants();
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n, 3n]);
+    clock.advance(499);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([4n]);
+    clock.advance(t0 + 600_000 - clock.ms - 1);
+    expect(lessor.expired(10)).toEqual([2n, 3n, 4n].map((id) => expect.objectContaining({ id })));
+    clock.advance(1);
+    expect(lessor.expired(1).map((l) => l.id)).toEqual([1n]);
   });
 
-  it('demote stops expiry and keepalives; a later promote starts over', () => {
+  it('promote starts from the deadline a checkpoint set, not from the whole TTL', () => {
+    const { lessor, clock } = newLessor();
+    lessor.grant(1n, 600);
+    clock.advance(300_000);
+    lessor.checkpoint(1n, 20_000);
+    clock.advance(5000);
+    lessor.promote(2000);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 15_000);
+    clock.advance(15_000);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
+  });
+
+  it("a checkpoint applied on the primary leaves the primary's expiry alone", () => {
     const { lessor, clock } = newLessor();
     lessor.promote(0);
     lessor.grant(1n, 10);
+    clock.advance(3000);
+    lessor.renew(1n);
+    const expiryMs = clock.ms + 10_000;
+    // An older checkpoint (proposed before the renew) arrives through raft.
+    lessor.checkpoint(1n, 1000);
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: expiryMs, tracked: true });
+    expect(lessor.remainingMs(1n)).toBe(10_000);
+    clock.advance(1000);
+    expect(lessor.expired(10)).toEqual([]);
+    // And a demote right after keeps the primary's expiry, not the checkpointed deadline.
+    lessor.demote();
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: expiryMs, tracked: false });
+    lessor.checkInvariants();
+  });
+
+  it('demote keeps what the primary knew as the deadline, and stops expiry and keepalives', () => {
+    const { lessor, clock } = newLessor();
+    lessor.promote(0);
+    lessor.grant(1n, 10);
+    lessor.grant(2n, 2);
+    clock.advance(4000);
+    lessor.renew(1n);
+    const renewedExpiryMs = clock.ms + 10_000;
+    const expiredAtMs = clock.ms - 2000;
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n]); // re-armed for a retry in the heap
     lessor.demote();
     expect(lessor.isPrimary).toBe(false);
+    expect(lessor.leases().map((l) => [l.id, l.deadlineMs, l.tracked])).toEqual([
+      [1n, renewedExpiryMs, false],
+      [2n, expiredAtMs, false], // the expiry, not the retry time
+    ]);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(10);
+    expect(lessor.checkpoints(10)).toEqual([]); // the renewal is forgotten with the role
     clock.advance(100_000);
     expect(lessor.expired(10)).toEqual([]);
-    expect(lessor.checkpoints(10)).toEqual([]);
     expect(() => lessor.renew(1n)).toThrow('etcdserver: not leader');
-    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(10);
+    expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(0);
     lessor.checkInvariants();
-    lessor.promote(0);
-    clock.advance(9_999);
-    expect(lessor.expired(10)).toEqual([]);
-    clock.advance(1);
-    expect(lessor.expired(10)).toHaveLength(1);
   });
 
-  it('checkpoints long leases and a restarted lessor keeps the remaining TTL', () => {
-    const { lessor, clock } = newLessor({ checkpointIntervalMs: 60_000 });
+  it('demote then promote carries the deadline across, floored by the extend', () => {
+    const { lessor, clock } = newLessor();
     lessor.promote(0);
-    lessor.grant(1n, 600); // long: checkpointed
-    lessor.grant(2n, 30); // shorter than the interval: never checkpointed
-    clock.advance(59_999);
-    expect(lessor.checkpoints(10)).toEqual([]);
-    clock.advance(1);
-    const cps = lessor.checkpoints(10);
-    expect(cps).toEqual([{ id: 1n, remainingTtlSeconds: 540 }]);
-    // The apply loop applies them through raft; that schedules the next one.
-    const log: { grants: [bigint, number][]; checkpoints: Checkpoint[] } = { grants: [[1n, 600], [2n, 30]], checkpoints: [] };
-    for (const cp of cps) {
-      lessor.checkpoint(cp.id, cp.remainingTtlSeconds);
-      log.checkpoints.push(cp);
-    }
-    expect(lessor.lookup(1n)?.remainingTtlSeconds).toBe(540);
-    clock.advance(60_000);
-    expect(lessor.checkpoints(10)).toEqual([{ id: 1n, remainingTtlSeconds: 480 }]);
-
-    // "Restart": a new member replays the grants and checkpoints it applied, then leads.
-    const restarted = newLessor({ checkpointIntervalMs: 60_000 }, clock).lessor;
-    for (const [id, ttl] of log.grants) restarted.grant(id, ttl);
-    for (const cp of log.checkpoints) restarted.checkpoint(cp.id, cp.remainingTtlSeconds);
-    expect(restarted.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 540, grantedTtlSeconds: 600 });
-    restarted.promote(2000);
-    expect(restarted.lookup(1n)?.expiryMs).toBe(clock.ms + 2000 + 540_000);
-    clock.advance(541_999);
-    expect(restarted.expired(10).map((l) => l.id)).toEqual([2n]);
-    clock.advance(1);
-    expect(restarted.expired(10).map((l) => l.id)).toEqual([1n]);
-    restarted.checkInvariants();
-  });
-
-  it('renew clears a checkpointed remaining TTL and asks to persist the clear', () => {
-    const { lessor, clock } = newLessor({ checkpointIntervalMs: 60_000 });
-    lessor.grant(1n, 600);
-    lessor.checkpoint(1n, 100);
-    lessor.promote(0);
-    expect(lessor.lookup(1n)?.expiryMs).toBe(clock.ms + 100_000);
+    lessor.grant(1n, 30);
+    clock.advance(5000);
+    lessor.renew(1n);
+    const expiryMs = clock.ms + 30_000;
+    lessor.demote();
     clock.advance(10_000);
-    expect(lessor.renew(1n)).toBe(600);
-    expect(lessor.lookup(1n)).toMatchObject({ remainingTtlSeconds: 0, expiryMs: clock.ms + 600_000 });
-    expect(lessor.checkpoints(10)).toEqual([{ id: 1n, remainingTtlSeconds: 0 }]);
-    expect(lessor.checkpoints(10)).toEqual([]);
+    lessor.promote(1000);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(expiryMs);
+    lessor.demote();
+    clock.advance(19_500);
+    lessor.promote(1000);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 1000);
+    lessor.checkInvariants();
   });
 
-  it('bounds the work of one checkpoints() call by its limit', () => {
-    const { lessor, clock } = newLessor({ checkpointIntervalMs: 1000 });
+  it('checkpoints() returns the leases renewed since their last checkpoint, once, with expiry - now', () => {
+    const { lessor, clock } = newLessor();
+    lessor.promote(0);
+    for (const id of [1n, 2n, 3n]) lessor.grant(id, 10);
+    expect(lessor.checkpoints(10)).toEqual([]); // granting is not renewing
+    clock.advance(1000);
+    lessor.renew(3n);
+    lessor.renew(1n);
+    clock.advance(500);
+    lessor.renew(1n); // twice: still one checkpoint, from the last renewal
+    clock.advance(2000);
+    expect(byId(lessor.checkpoints(10))).toEqual([
+      { id: 1n, remainingMs: 8000 },
+      { id: 3n, remainingMs: 7500 },
+    ]);
+    expect(lessor.checkpoints(10)).toEqual([]);
+    clock.advance(1000);
+    lessor.renew(3n);
+    clock.advance(250);
+    expect(lessor.checkpoints(10)).toEqual([{ id: 3n, remainingMs: 9750 }]);
+    expect(lessor.checkpoints(10)).toEqual([]);
+    lessor.checkInvariants();
+  });
+
+  it('checkpoints() skips expired and revoked leases without using up the limit', () => {
+    const { lessor, clock } = newLessor();
+    lessor.promote(0);
+    lessor.grant(1n, 2);
+    lessor.grant(2n, 10);
+    lessor.grant(3n, 10);
+    lessor.renew(1n);
+    lessor.renew(2n);
+    lessor.renew(3n);
+    revokeWithKeys(lessor, 2n);
+    clock.advance(2000); // lease 1 runs out exactly now
+    expect(lessor.checkpoints(1)).toEqual([{ id: 3n, remainingMs: 8000 }]);
+    // The expired one was dropped, not kept for later: its revoke is on its way.
+    expect(lessor.checkpoints(10)).toEqual([]);
+    lessor.checkInvariants();
+  });
+
+  it('bounds the work of one checkpoints() call by its limit, each lease once', () => {
+    const { lessor, clock } = newLessor();
     lessor.promote(0);
     for (let i = 1; i <= 25; i++) lessor.grant(BigInt(i), 100);
     clock.advance(1000);
-    expect(lessor.checkpoints(10)).toHaveLength(10);
-    expect(lessor.checkpoints(10)).toHaveLength(10);
-    expect(lessor.checkpoints(10)).toHaveLength(5);
-    expect(lessor.checkpoints(10)).toHaveLength(0);
+    for (let i = 1; i <= 25; i++) lessor.renew(BigInt(i));
+    clock.advance(1000);
+    const batches = [lessor.checkpoints(10), lessor.checkpoints(10), lessor.checkpoints(10), lessor.checkpoints(10)];
+    expect(batches.map((cps) => cps.length)).toEqual([10, 10, 5, 0]);
+    const all = byId(batches.flat());
+    expect(all).toEqual(Array.from({ length: 25 }, (_, i) => ({ id: BigInt(i + 1), remainingMs: 99_000 })));
+  });
+
+  it('a follower that applies the checkpoints and then leads starts from when the leases really run out', () => {
+    const { lessor: leader, clock } = newLessor();
+    const { lessor: follower } = newLessor({}, clock);
+    leader.promote(0);
+    for (const l of [leader, follower]) {
+      l.grant(1n, 60);
+      l.grant(2n, 60);
+    }
+    // Lease 1 is kept alive for 100 s; lease 2 is left alone.
+    for (let s = 0; s < 10; s++) {
+      clock.advance(10_000);
+      expect(leader.expired(10).map((l) => l.id)).not.toContain(1n);
+      leader.renew(1n);
+      for (const cp of leader.checkpoints(10)) {
+        leader.checkpoint(cp.id, cp.remainingMs);
+        follower.checkpoint(cp.id, cp.remainingMs);
+      }
+    }
+    expect(follower.lookup(1n)?.deadlineMs).toBe(clock.ms + 60_000);
+    expect(follower.lookup(2n)?.deadlineMs).toBe(clock.ms - 40_000);
+    // The leader is cut off; after an election the follower takes over.
+    clock.advance(3000);
+    follower.promote(2000);
+    expect(follower.lookup(1n)?.deadlineMs).toBe(clock.ms + 57_000);
+    expect(follower.lookup(2n)?.deadlineMs).toBe(clock.ms + 2000);
+    clock.advance(2000);
+    expect(follower.expired(10).map((l) => l.id)).toEqual([2n]);
+    revokeWithKeys(follower, 2n);
+    clock.advance(55_000);
+    expect(follower.expired(1).map((l) => l.id)).toEqual([1n]);
+    follower.checkInvariants();
+    leader.checkInvariants();
   });
 });

@@ -1,11 +1,14 @@
 /**
  * Random operations on the Lessor checked, after every step, against a plain array model that
- * recomputes everything by brute force (sorting instead of a heap). A failure prints SEED=.
+ * recomputes everything by brute force (sorting and filtering instead of a heap). Checkpoints the
+ * primary hands out go through a lossy, delayed "raft" queue before they are applied, so a revoke
+ * or a newer renewal can come first. A failure prints SEED=.
  */
 import { describe, expect, it } from 'vitest';
 import { isEtcdError, type ErrorCode } from '../../src/errors.js';
+import type { Checkpoint } from '../../src/lease/index.js';
 import { Prng } from '../../src/util/index.js';
-import { b, newLessor, type Deleted } from './helpers.js';
+import { b, newLessor, revokeWithKeys } from './helpers.js';
 
 const MIN_TTL = 2;
 const RETRY_MS = 3000;
@@ -13,16 +16,18 @@ const RETRY_MS = 3000;
 interface ModelLease {
   id: bigint;
   ttl: number;
-  remaining: number;
+  deadline: number; // applied grant or checkpoint time + the remaining time then
   keys: string[];
-  expiry: number | undefined; // the real expiry, when primary
-  reportAt: number | undefined; // when expired() may report it next, when primary
+  expiry: number | undefined; // when primary: when it runs out
+  reportAt: number | undefined; // when primary: when expired() may report it next
 }
 
 class Model {
   leases: ModelLease[] = [];
   primary = false;
-  deleted: Deleted[] = [];
+  // Leases renewed since their last checkpoint, oldest renewal first (a second renewal keeps
+  // the lease's place, as in a JS Set).
+  renewed: bigint[] = [];
   constructor(private readonly now: () => number) {}
 
   find(id: bigint): ModelLease | undefined {
@@ -33,25 +38,25 @@ class Model {
     if (l === undefined) throw new ModelError('LeaseNotFound');
     return l;
   }
-  effective(l: ModelLease): number {
-    return l.remaining > 0 ? l.remaining : l.ttl;
+  track(l: ModelLease, at: number): void {
+    l.expiry = at;
+    l.reportAt = at;
   }
-  refresh(l: ModelLease, extend: number): void {
-    l.expiry = this.now() + extend + this.effective(l) * 1000;
-    l.reportAt = l.expiry;
-  }
-  grant(id: bigint, ttl: number): void {
+  grant(id: bigint, ttl: number, remainingMs?: number): void {
     if (id === 0n) throw new ModelError('LeaseNotFound');
     if (ttl > 9_000_000_000) throw new ModelError('LeaseTTLTooLarge');
     if (this.find(id)) throw new ModelError('LeaseExist');
-    const l: ModelLease = { id, ttl: Math.max(ttl, MIN_TTL), remaining: 0, keys: [], expiry: undefined, reportAt: undefined };
+    const t = Math.max(ttl, MIN_TTL);
+    const l: ModelLease = { id, ttl: t, deadline: this.now() + (remainingMs ?? t * 1000), keys: [], expiry: undefined, reportAt: undefined };
     this.leases.push(l);
-    if (this.primary) this.refresh(l, 0);
+    if (this.primary) this.track(l, l.deadline);
   }
-  revoke(id: bigint): void {
+  /** Returns the deleted keys, sorted. */
+  revoke(id: bigint): string[] {
     const l = this.must(id);
-    if (l.keys.length > 0) this.deleted.push({ leaseId: id, keys: [...l.keys].sort() });
     this.leases = this.leases.filter((x) => x.id !== id);
+    this.renewed = this.renewed.filter((x) => x !== id);
+    return [...l.keys].sort();
   }
   attach(id: bigint, key: string): void {
     const l = this.must(id);
@@ -62,24 +67,29 @@ class Model {
     const l = this.must(id);
     l.keys = l.keys.filter((k) => k !== key);
   }
-  checkpoint(id: bigint, remaining: number): void {
+  checkpoint(id: bigint, remainingMs: number): void {
     const l = this.find(id);
-    if (l) l.remaining = remaining;
+    if (l) l.deadline = this.now() + remainingMs; // the primary's expiry stays
   }
   promote(extend: number): void {
     this.primary = true;
-    for (const l of this.leases) this.refresh(l, extend);
+    this.renewed = [];
+    for (const l of this.leases) this.track(l, Math.max(l.deadline, this.now() + extend));
   }
   demote(): void {
     this.primary = false;
-    for (const l of this.leases) l.expiry = l.reportAt = undefined;
+    this.renewed = [];
+    for (const l of this.leases) {
+      if (l.expiry !== undefined) l.deadline = l.expiry;
+      l.expiry = l.reportAt = undefined;
+    }
   }
   renew(id: bigint): number {
     if (!this.primary) throw new ModelError('NotLeader');
     const l = this.must(id);
     if (l.expiry! <= this.now()) throw new ModelError('LeaseNotFound');
-    l.remaining = 0;
-    this.refresh(l, 0);
+    this.track(l, this.now() + l.ttl * 1000);
+    if (!this.renewed.includes(id)) this.renewed.push(id);
     return l.ttl;
   }
   expired(limit: number): bigint[] {
@@ -91,15 +101,26 @@ class Model {
     for (const l of due) l.reportAt = this.now() + RETRY_MS;
     return due.map((l) => l.id);
   }
-  timeToLive(id: bigint): number {
+  checkpoints(limit: number): Checkpoint[] {
+    const out: Checkpoint[] = [];
+    while (out.length < limit && this.renewed.length > 0) {
+      const id = this.renewed.shift()!;
+      const left = this.must(id).expiry! - this.now();
+      if (left > 0) out.push({ id, remainingMs: left });
+    }
+    return out;
+  }
+  remainingMs(id: bigint): number {
     const l = this.must(id);
-    if (l.expiry === undefined) return this.effective(l);
-    return Math.max(0, Math.floor((l.expiry - this.now()) / 1000));
+    return (l.expiry ?? l.deadline) - this.now();
+  }
+  timeToLive(id: bigint): number {
+    return Math.max(0, Math.floor(this.remainingMs(id) / 1000));
   }
   snapshot(): unknown[] {
     return [...this.leases]
       .sort((x, y) => (x.id < y.id ? -1 : 1))
-      .map((l) => ({ id: l.id, ttlSeconds: l.ttl, remainingTtlSeconds: l.remaining, expiryMs: l.expiry, keyCount: l.keys.length }));
+      .map((l) => ({ id: l.id, ttlSeconds: l.ttl, deadlineMs: l.expiry ?? l.deadline, tracked: l.expiry !== undefined, keyCount: l.keys.length }));
   }
 }
 
@@ -130,57 +151,89 @@ function both<T>(real: () => T, model: () => T, where: string): void {
 
 function run(seed: number, steps: number): void {
   const rng = new Prng(seed);
-  const { lessor, clock, deleted } = newLessor({ minTtlSeconds: MIN_TTL, expiredRetryMs: RETRY_MS, checkpointIntervalMs: 0 });
+  const { lessor, clock } = newLessor({ minTtlSeconds: MIN_TTL, expiredRetryMs: RETRY_MS });
   const model = new Model(() => clock.nowMs());
+  // Checkpoints proposed by the primary and not yet applied (raft may lose or delay them).
+  let proposed: Checkpoint[] = [];
   const id = (): bigint => BigInt(rng.int(12)); // includes 0 and missing ids
   const key = (): string => `k${rng.int(20)}`;
+  // Times on a 500 ms grid, so runs land exactly on expiries and retry times (off-by-one checks).
+  const ms = (maxSteps: number): number => rng.int(maxSteps + 1) * 500;
   for (let step = 0; step < steps; step++) {
     const where = `SEED=${seed} step=${step}`;
     const op = rng.int(100);
-    if (op < 15) {
+    if (op < 13) {
       const i = id();
       const ttl = rng.chance(0.02) ? 9_000_000_001 : rng.range(-1, 30);
-      both(() => void lessor.grant(i, ttl), () => model.grant(i, ttl), `${where} grant`);
-    } else if (op < 22) {
+      if (rng.chance(0.25)) {
+        const remaining = ms(60); // a restored lease: what it had left when persisted
+        both(() => void lessor.grant(i, ttl, remaining), () => model.grant(i, ttl, remaining), `${where} restore`);
+      } else {
+        both(() => void lessor.grant(i, ttl), () => model.grant(i, ttl), `${where} grant`);
+      }
+    } else if (op < 20) {
       const i = id();
-      both(() => lessor.revoke(i), () => model.revoke(i), `${where} revoke`);
-    } else if (op < 37) {
+      both(() => revokeWithKeys(lessor, i), () => model.revoke(i), `${where} revoke`);
+    } else if (op < 33) {
       const i = id();
       const k = key();
       both(() => lessor.attach(i, b(k)), () => model.attach(i, k), `${where} attach`);
-    } else if (op < 45) {
+    } else if (op < 40) {
       const i = id();
       const k = key();
       both(() => lessor.detach(i, b(k)), () => model.detach(i, k), `${where} detach`);
-    } else if (op < 50) {
+    } else if (op < 43) {
+      // A checkpoint from some other (older) leader.
       const i = id();
-      const r = rng.range(0, 30);
+      const r = ms(60);
       both(() => lessor.checkpoint(i, r), () => model.checkpoint(i, r), `${where} checkpoint`);
-    } else if (op < 53) {
-      // Times on a 500 ms grid, so runs land exactly on expiries and retry times (off-by-one checks).
-      const extend = rng.int(7) * 500;
+    } else if (op < 48) {
+      const limit = rng.range(1, 4);
+      const got = lessor.checkpoints(limit);
+      expect(got, `${where} checkpoints`).toEqual(model.checkpoints(limit));
+      proposed.push(...got);
+    } else if (op < 52) {
+      // Raft commits some of the proposed checkpoints in order and loses some.
+      const n = rng.int(proposed.length + 1);
+      for (const cp of proposed.slice(0, n)) {
+        if (rng.chance(0.2)) continue;
+        lessor.checkpoint(cp.id, cp.remainingMs);
+        model.checkpoint(cp.id, cp.remainingMs);
+      }
+      proposed = proposed.slice(n);
+    } else if (op < 55) {
+      // A new term; a leader that is re-elected has stepped down first.
+      if (model.primary) {
+        lessor.demote();
+        model.demote();
+        clock.advance(ms(4));
+      }
+      const extend = ms(6);
       lessor.promote(extend);
       model.promote(extend);
-    } else if (op < 55) {
+    } else if (op < 57) {
       lessor.demote();
       model.demote();
-    } else if (op < 70) {
+    } else if (op < 71) {
       const i = id();
       both(() => lessor.renew(i), () => model.renew(i), `${where} renew`);
-    } else if (op < 85) {
-      clock.advance(rng.int(9) * 500);
-    } else if (op < 95) {
+    } else if (op < 84) {
+      clock.advance(ms(8));
+    } else if (op < 94) {
       const limit = rng.range(1, 4);
       const got = lessor.expired(limit).map((l) => l.id);
       expect(got, `${where} expired`).toEqual(model.expired(limit));
       // Sometimes the server revokes what it was told about, sometimes the proposal is lost.
-      for (const i of got) if (rng.chance(0.5)) both(() => lessor.revoke(i), () => model.revoke(i), `${where} revoke expired`);
-    } else {
+      for (const i of got) if (rng.chance(0.5)) both(() => revokeWithKeys(lessor, i), () => model.revoke(i), `${where} revoke expired`);
+    } else if (op < 97) {
       const i = id();
       both(() => lessor.timeToLive(i, false).ttlSeconds, () => model.timeToLive(i), `${where} timeToLive`);
+    } else {
+      const i = id();
+      both(() => lessor.remainingMs(i), () => model.remainingMs(i), `${where} remainingMs`);
     }
+    expect(lessor.isPrimary, where).toBe(model.primary);
     expect(lessor.leases(), where).toEqual(model.snapshot());
-    expect(deleted, where).toEqual(model.deleted);
     lessor.checkInvariants();
   }
 }
