@@ -227,7 +227,8 @@ export class Lessor {
     this.expiryHeap.clear();
     this.renewed.clear();
     const floor = this.clock.nowMs() + extendMs;
-    for (const lease of this.leaseMap.values()) this.track(lease, Math.max(lease.deadlineMs, floor));
+    // Already primary (promoted twice): what it tracks is newer than the deadline.
+    for (const lease of this.leaseMap.values()) this.track(lease, Math.max(lease.expiryMs ?? lease.deadlineMs, floor));
   }
 
   /** No longer leader: stop tracking expiry; what it knew becomes its deadline. */

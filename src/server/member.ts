@@ -1048,6 +1048,7 @@ export class EtcdServer implements MemberService {
       try {
         while (this.running && this.hub.pending) {
           await this.hub.syncOnce();
+          for (const s of this.watchStreams) s.answerProgressRequest();
           // Only victims left: their streams are full; the timer offers again later.
           if (this.hub.stats().unsynced === 0) break;
           await new Promise((r) => setImmediate(r));

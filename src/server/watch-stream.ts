@@ -58,6 +58,7 @@ export class ServerWatchStream implements MemberWatchStream {
   private readonly active = new Set<number>();
   private waiting: (() => void) | undefined;
   private closed = false;
+  private progressRequested = false;
 
   constructor(private readonly deps: WatchStreamDeps) {
     this.stream = deps.hub.newStream((resp) => this.offer(resp));
@@ -111,9 +112,19 @@ export class ServerWatchStream implements MemberWatchStream {
 
   requestProgress(): void {
     if (this.closed) return;
-    // etcd 3.4 broadcasts one response with watch id -1 at the current revision. It is only
-    // true when no watcher of the stream is still catching up, so only then is it sent.
-    if (!this.stream.allSynced()) return;
+    this.progressRequested = true;
+    this.answerProgressRequest();
+  }
+
+  /**
+   * etcd 3.4 answers a progress request at once with one response, watch id -1, at the current
+   * revision. That claims every event up to it was sent, which is false while a watcher of the
+   * stream is still catching up; so, as etcd 3.5 does, the answer waits until none is. The
+   * member calls this after each round of catching up.
+   */
+  answerProgressRequest(): void {
+    if (!this.progressRequested || this.closed || !this.stream.allSynced()) return;
+    this.progressRequested = false;
     this.control({ header: this.deps.header(this.deps.hub.currentRev), watchId: -1, events: EMPTY });
   }
 
@@ -178,10 +189,11 @@ export class ServerWatchStream implements MemberWatchStream {
   private async toResult(resp: WatchResponse): Promise<WatchResult | undefined> {
     const o = this.options.get(resp.watchId);
     if (resp.canceled === true) {
-      // The hub canceled it (compacted start revision): the watcher is gone.
+      // The hub canceled it (compacted start revision): the watcher is gone. etcd 3.4 sends this
+      // header without a revision.
       this.options.delete(resp.watchId);
       this.active.delete(resp.watchId);
-      return { header: this.deps.header(resp.revision), watchId: resp.watchId, canceled: true, compactRevision: resp.compactRevision ?? 0, events: EMPTY };
+      return { header: this.deps.header(0), watchId: resp.watchId, canceled: true, compactRevision: resp.compactRevision ?? 0, events: EMPTY };
     }
     if (o === undefined) return undefined; // canceled meanwhile
     let events = resp.events;

@@ -112,6 +112,40 @@ describe('member: watch', () => {
   });
 });
 
+describe('member: watch progress', () => {
+  it('answers a progress request with watch id -1 at the current revision, after catching up', async () => {
+    const { server } = await startMember();
+    for (let i = 0; i < 5; i++) await server.put({ key: b('g'), value: b(String(i)) });
+    const w = server.watch();
+    w.create({ key: b('g'), startRevision: 2 });
+    w.requestProgress();
+    const got = await take(w, 3);
+    // created, the replayed history, then the progress answer: never before the history.
+    expect(got.map((r) => [r.watchId, r.created === true, r.events.length, r.header.revision])).toEqual([
+      [0, true, 0, 6],
+      [0, false, 5, 6],
+      [-1, false, 0, 6],
+    ]);
+    w.close();
+  });
+
+  it('sends progress notifications to idle watchers that asked for them, and only to those', async () => {
+    const { server } = await startMember({ watchProgressNotifyMs: 100 });
+    await server.put({ key: b('n'), value: b('1') });
+    const w = server.watch();
+    w.create({ key: b('n'), progressNotify: true });
+    w.create({ key: b('m') });
+    await take(w, 2);
+    const got = await take(w, 3);
+    expect(got.map((r) => [r.watchId, r.events.length, r.header.revision])).toEqual([
+      [0, 0, 2],
+      [0, 0, 2],
+      [0, 0, 2],
+    ]);
+    w.close();
+  });
+});
+
 describe('member: leases', () => {
   it('grants, attaches keys, renews, reports TTL and revokes the keys in one revision', async () => {
     const { server } = await startMember();
