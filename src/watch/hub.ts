@@ -2,8 +2,10 @@
  * WatchHub: etcd's watchableStore (server/storage/mvcc/watchable_store.go) without goroutines.
  * Watchers sit in one of three places:
  *
- *   synced    caught up: minRev = current revision + 1 (or a future start). notify() feeds them
- *             directly, one response per watcher per call.
+ *   synced    caught up: every matching event up to the current revision was given. notify()
+ *             feeds them directly, one response per watcher per call, touching only the
+ *             watchers the events concern, so minRev may lag: for a synced watcher the next
+ *             revision to give is max(minRev, current revision + 1) (a future start keeps its).
  *   unsynced  minRev <= current revision: syncOnce() reads history from the WatchHistory in
  *             bounded batches of whole revisions and moves each caught-up watcher to synced.
  *   victims   notify() could not send (the stream's buffer was full); the unsent response is
@@ -122,16 +124,12 @@ export class WatchHub {
       last = r;
     }
     this.rev = rev;
-    const matched = this.synced.matching(events);
-    // Iterate a snapshot: sends may not touch the hub, but victims leave the group below.
-    for (const w of [...this.synced.all()]) {
-      const all = matched.get(w);
+    // Only the watchers the events concern: with many synced watchers, a revision touches few.
+    // The others keep a stale minRev (see the header).
+    for (const [w, all] of this.synced.matching(events)) {
       // A future-start watcher keeps its minRev until history reaches it.
-      const evs = all === undefined ? [] : all.filter((ev) => ev.kv.modRevision >= w.minRev);
-      if (evs.length === 0) {
-        if (w.minRev <= rev) w.minRev = rev + 1;
-        continue;
-      }
+      const evs = all.filter((ev) => ev.kv.modRevision >= w.minRev);
+      if (evs.length === 0) continue;
       const shaped = evs.map((ev) => w.shape(ev));
       if (w.send({ watchId: w.id, events: shaped, revision: rev })) {
         w.minRev = rev + 1;
@@ -151,8 +149,10 @@ export class WatchHub {
    */
   restore(rev: number): void {
     assert(Number.isSafeInteger(rev) && rev >= this.rev, `restore went back: ${rev} after ${this.rev}`);
+    const before = this.rev;
     this.rev = rev;
     for (const w of [...this.synced.all()]) {
+      w.minRev = Math.max(w.minRev, before + 1);
       if (w.minRev > rev) continue; // a future start stays synced
       this.synced.delete(w);
       w.state = 'unsynced';

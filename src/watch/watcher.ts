@@ -12,6 +12,7 @@ export class Watcher {
   /**
    * The next revision this watcher has not yet been given. Invariant: every matching event with
    * revision < minRev has been taken by `send`, each exactly once, in order; none at or after.
+   * While synced it may lag the hub's revision (see hub.ts): nothing it matched came meanwhile.
    */
   minRev: number;
   state: WatcherState = 'unsynced';
