@@ -93,6 +93,15 @@ export const catalog = {
   Corrupt: entry(GrpcCode.DATA_LOSS, 'etcdserver: corrupt cluster'),
   NotSupportedForLearner: entry(GrpcCode.UNAVAILABLE, 'etcdserver: rpc not supported for learner'),
   BadLeaderTransferee: entry(GrpcCode.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
+
+  // etcd's lock and election services run on an embedded client, whose errors reach the wire
+  // without a gRPC status: these go out as UNKNOWN (src/api sends the KV errors they meet so too).
+  ElectionNoLeader: entry(GrpcCode.UNKNOWN, 'election: no leader'),
+  ElectionNotLeader: entry(GrpcCode.UNKNOWN, 'election: not leader'),
+  ElectionMissingLeaderKey: entry(GrpcCode.UNKNOWN, '"leader" field must be provided'),
+  LostWatcher: entry(GrpcCode.UNKNOWN, 'lost watcher waiting for delete'),
+  /** The caller went away (grpc-go's status for a cancelled context). */
+  Canceled: entry(GrpcCode.CANCELLED, 'context canceled'),
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof catalog;

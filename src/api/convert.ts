@@ -11,6 +11,8 @@
 import type {
   Compare,
   CompareResult,
+  Event,
+  LeaderKey,
   CompareTarget,
   DeleteRangeRequest,
   KeyValue,
@@ -23,6 +25,8 @@ import type {
   SortOrder,
   SortTarget,
   TxnCall,
+  WatchCreate,
+  WatchResult,
 } from '../server/service.js';
 import { assert } from '../util/index.js';
 import type {
@@ -30,12 +34,14 @@ import type {
   DeleteRangeRequestMsg,
   Int64String,
   KeyValueOut,
+  LeaderKeyMsg,
   MemberOut,
   PutRequestMsg,
   RangeRequestMsg,
   RequestOpMsg,
   ResponseHeaderOut,
   TxnRequestMsg,
+  WatchCreateRequestMsg,
 } from './wire.js';
 
 const UINT64_LIMIT = 1n << 64n;
@@ -148,6 +154,23 @@ export function txnRequestIn(m: TxnRequestMsg): TxnCall {
   };
 }
 
+export function watchCreateIn(m: WatchCreateRequestMsg): WatchCreate {
+  return {
+    key: m.key,
+    rangeEnd: m.range_end,
+    startRevision: int64In(m.start_revision),
+    progressNotify: m.progress_notify,
+    filters: m.filters,
+    prevKv: m.prev_kv,
+    watchId: int64In(m.watch_id),
+    fragment: m.fragment,
+  };
+}
+
+export function leaderKeyIn(m: LeaderKeyMsg): LeaderKey {
+  return { name: m.name, key: m.key, rev: int64In(m.rev), lease: idIn(m.lease) };
+}
+
 // ---- responses ---------------------------------------------------------------------------------
 
 /**
@@ -204,4 +227,26 @@ export function memberOut(m: Member): MemberOut {
   if (m.name !== '') out.name = m.name;
   if (m.isLearner) out.isLearner = true;
   return out;
+}
+
+/** mvccpb.Event: the type as its enum number (PUT is the default, left out in JSON). */
+export function eventOut(ev: Event): object {
+  return { type: ev.type, kv: kvOut(ev.kv), ...(ev.prevKv === undefined ? {} : { prev_kv: kvOut(ev.prevKv) }) };
+}
+
+export function watchResultOut(r: WatchResult): object {
+  return {
+    header: headerOut(r.header),
+    watch_id: int64Out(r.watchId),
+    created: r.created === true,
+    canceled: r.canceled === true,
+    compact_revision: int64Out(r.compactRevision ?? 0),
+    cancel_reason: r.cancelReason ?? '',
+    fragment: r.fragment === true,
+    events: r.events.map(eventOut),
+  };
+}
+
+export function leaderKeyOut(k: LeaderKey): object {
+  return { name: k.name, key: k.key, rev: int64Out(k.rev), lease: int64IdOut(k.lease) };
 }

@@ -6,6 +6,7 @@
  * here a request is decoded into the same message a gRPC call would carry and handed to the
  * same handler. Errors come back as grpc-gateway v1 writes them: HTTP status from the gRPC code,
  * body `{"error":msg,"message":msg,"code":n}`. Every response carries etcd's CORS headers.
+ * Streaming RPCs are served by gateway-stream.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GrpcCode } from '../errors.js';
@@ -13,14 +14,17 @@ import type { MemberService } from '../server/service.js';
 import { assert, type Logger } from '../util/index.js';
 import { ApiStatusError, errorBody, httpStatusOf, toWireStatus, unimplemented, type WireStatus } from './errors.js';
 import { GATEWAY_PREFIXES, GATEWAY_ROUTES } from './gateway-routes.js';
+import { serveStream, type GatewayStreamOptions } from './gateway-stream.js';
 import type { UnaryHandler } from './handlers.js';
-import { jsonToMessage, messageToJson } from './json.js';
-import type { ApiProtos } from './proto.js';
+import { jsonToMessage, messageToJson, type DecodedRequest } from './json.js';
+import type { ApiProtos, RpcMethod } from './proto.js';
+import type { StreamHandler } from './stream-call.js';
 import { CLUSTER_VERSION, SERVER_VERSION } from './version.js';
 
 export interface GatewayOptions {
   readonly protos: ApiProtos;
   readonly handlers: ReadonlyMap<string, UnaryHandler>;
+  readonly streamHandlers: ReadonlyMap<string, StreamHandler>;
   readonly service: MemberService;
   readonly logger: Logger;
   /** Larger bodies are refused (RESOURCE_EXHAUSTED), like gRPC's receive limit. */
@@ -39,23 +43,39 @@ export function createGateway(options: GatewayOptions): RequestListener {
   const { protos, handlers, logger } = options;
   for (const rpcPath of GATEWAY_ROUTES.values()) assert(protos.methods.has(rpcPath), `gateway route to unknown RPC ${rpcPath}`);
 
+  const sendError = (res: ServerResponse, status: WireStatus): void => {
+    send(res, httpStatusOf(status.code), 'application/json', errorBody(status));
+  };
+  const streamOptions = (method: RpcMethod): GatewayStreamOptions => ({
+    logger,
+    maxMessageBytes: options.maxBodyBytes,
+    corsHeaders: CORS_HEADERS,
+    readRequest: async (req) => (await readRequest(req, method, options.maxBodyBytes)).message,
+    sendError,
+  });
+
   const serveRpc = async (req: IncomingMessage, res: ServerResponse, rpcPath: string): Promise<void> => {
     const method = protos.methods.get(rpcPath);
     assert(method !== undefined, `no RPC ${rpcPath}`);
-    const handler = handlers.get(rpcPath);
-    let status: WireStatus;
-    try {
-      const body = await readBody(req, options.maxBodyBytes);
-      // The body is decoded first, as grpc-gateway does before it finds out the RPC fails.
-      const decoded = jsonToMessage(method.requestType, body);
-      if (handler === undefined || method.requestStream || method.responseStream) throw unimplemented(method.name);
-      const response = await handler(decoded.message, { requestBytes: () => decoded.encodedBytes });
-      send(res, 200, 'application/json', JSON.stringify(messageToJson(method.responseType, response)));
+    const streamHandler = options.streamHandlers.get(rpcPath);
+    if (streamHandler !== undefined && method.responseStream) {
+      await serveStream(req, res, method, streamHandler, streamOptions(method));
       return;
-    } catch (e) {
-      status = toWireStatus(e, logger, rpcPath);
     }
-    send(res, httpStatusOf(status.code), 'application/json', errorBody(status));
+    const handler = handlers.get(rpcPath);
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      // The body is decoded first, as grpc-gateway does before it finds out the RPC fails.
+      const decoded = await readRequest(req, method, options.maxBodyBytes);
+      if (handler === undefined || method.requestStream || method.responseStream) throw unimplemented(method.name);
+      const response = await handler(decoded.message, { requestBytes: () => decoded.encodedBytes, signal: abort.signal });
+      send(res, 200, 'application/json', JSON.stringify(messageToJson(method.responseType, response)));
+    } catch (e) {
+      sendError(res, toWireStatus(e, logger, rpcPath));
+    }
   };
 
   const serveHealth = async (res: ServerResponse): Promise<void> => {
@@ -104,6 +124,11 @@ function send(res: ServerResponse, status: number, contentType: string | undefin
 /** Go's http.Error / NotFound bodies. */
 function plain(res: ServerResponse, status: number, text: string): void {
   send(res, status, 'text/plain; charset=utf-8', `${text}\n`);
+}
+
+/** A whole body decoded as the method's request message. */
+async function readRequest(req: IncomingMessage, method: RpcMethod, maxBytes: number): Promise<DecodedRequest> {
+  return jsonToMessage(method.requestType, await readBody(req, maxBytes));
 }
 
 /** The body as UTF-8; a body over the limit is drained and refused. */

@@ -1,13 +1,15 @@
 /**
  * The gRPC side of a client port: every service of proto/ registered on one grpc-js Server, the
- * unary RPCs that have a handler served by it, everything else answering UNIMPLEMENTED. The
- * server binds no port itself: listener.ts hands it the HTTP/2 connections of the client ports.
+ * RPCs that have a handler (unary: handlers.ts; streaming: stream-handlers.ts) served by it,
+ * everything else answering UNIMPLEMENTED. The server binds no port itself: listener.ts hands
+ * it the HTTP/2 connections of the client ports.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../util/index.js';
 import { toWireStatus, unimplemented, type WireStatus } from './errors.js';
 import type { UnaryHandler } from './handlers.js';
 import type { ApiProtos } from './proto.js';
+import { RequestQueue, type StreamHandler } from './stream-call.js';
 
 export interface GrpcServerOptions {
   /** gRPC's receive limit: etcd allows max-request-bytes plus 512 KiB of gRPC overhead. */
@@ -18,6 +20,7 @@ export interface GrpcServerOptions {
 export function createGrpcServer(
   protos: ApiProtos,
   handlers: ReadonlyMap<string, UnaryHandler>,
+  streamHandlers: ReadonlyMap<string, StreamHandler>,
   options: GrpcServerOptions,
 ): grpc.Server {
   const server = new grpc.Server({
@@ -41,15 +44,28 @@ export function createGrpcServer(
           return message;
         },
       };
-      const handler = handlers.get(method.path);
-      implementation[name] =
-        handler !== undefined && !method.requestStream && !method.responseStream
-          ? unaryImplementation(method.path, handler, requestBytes, options.logger)
-          : unimplementedImplementation(name, method);
+      implementation[name] = implementationOf(name, method, handlers, streamHandlers, requestBytes, options.logger);
     }
     server.addService(measured, implementation);
   }
   return server;
+}
+
+function implementationOf(
+  name: string,
+  method: grpc.MethodDefinition<unknown, unknown>,
+  handlers: ReadonlyMap<string, UnaryHandler>,
+  streamHandlers: ReadonlyMap<string, StreamHandler>,
+  requestBytes: WeakMap<object, number>,
+  logger: Logger,
+): grpc.UntypedHandleCall {
+  const streaming = method.requestStream || method.responseStream;
+  const handler = streaming ? undefined : handlers.get(method.path);
+  if (handler !== undefined) return unaryImplementation(method.path, handler, requestBytes, logger);
+  // etcd has no client-streaming RPC: a stream handler serves server-streaming or bidirectional calls.
+  const streamHandler = method.responseStream ? streamHandlers.get(method.path) : undefined;
+  if (streamHandler !== undefined) return streamImplementation(method, streamHandler, logger);
+  return unimplementedImplementation(name, method);
 }
 
 function unaryImplementation(
@@ -60,11 +76,62 @@ function unaryImplementation(
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = call.request as object;
-    handler(request, { requestBytes: () => requestBytes.get(request) ?? 0 }).then(
+    const abort = new AbortController();
+    call.on('cancelled', () => abort.abort());
+    handler(request, { requestBytes: () => requestBytes.get(request) ?? 0, signal: abort.signal }).then(
       (response) => callback(null, response),
       (e: unknown) => callback(serviceError(toWireStatus(e, logger, rpcPath))),
     );
   };
+}
+
+type StreamingCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+/**
+ * A server-streaming or bidirectional call: requests are queued for the handler (a
+ * server-streaming call's one request first and last), responses written with the call's
+ * backpressure, and the handler's outcome sent as the status.
+ */
+function streamImplementation(method: grpc.MethodDefinition<unknown, unknown>, handler: StreamHandler, logger: Logger): grpc.UntypedHandleCall {
+  return (call: StreamingCall) => {
+    const abort = new AbortController();
+    const requests = 'request' in call ? new RequestQueue<unknown>(undefined) : new RequestQueue<unknown>(call);
+    call.on('cancelled', () => {
+      abort.abort();
+      requests.end();
+    });
+    if ('request' in call) {
+      requests.push(call.request);
+      requests.end();
+    } else {
+      call.on('data', (m: unknown) => requests.push(m));
+      call.on('end', () => requests.end());
+    }
+    const write = (response: object): Promise<void> => writeWithBackpressure(call, response, abort.signal);
+    handler({ requests, write, signal: abort.signal }).then(
+      () => {
+        if (!abort.signal.aborted) call.end();
+      },
+      (e: unknown) => {
+        const status = toWireStatus(e, logger, method.path);
+        if (!abort.signal.aborted) call.emit('error', serviceError(status));
+      },
+    );
+  };
+}
+
+/** Writes one response; when grpc-js's buffer is full, resolves on 'drain' (or when the call ends). */
+function writeWithBackpressure(call: StreamingCall, response: object, signal: AbortSignal): Promise<void> {
+  if (signal.aborted || call.write(response)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function unimplementedImplementation(name: string, method: grpc.MethodDefinition<unknown, unknown>): grpc.UntypedHandleCall {

@@ -7,18 +7,27 @@
  * - Cluster responses carry a header without revision (etcd's cluster server leaves it out).
  * - Alarm, Defragment and MoveLeader answer with no header at all, as etcd 3.4 does.
  *
- * Streaming RPCs (Watch, LeaseKeepAlive, Snapshot, Observe) and the Lease, Auth, Lock and
- * Election services have no handler yet; the transports answer them UNIMPLEMENTED.
+ * - Lock and Election run etcd's recipes (src/server/lock.ts, election.ts). etcd serves them
+ *   through an embedded client that drops the gRPC code of what it meets, so every error of
+ *   theirs goes out as UNKNOWN with etcd's text (e.g. "etcdserver: requested lease not found").
+ *
+ * The streaming RPCs are in stream-handlers.ts. Snapshot and the Auth service have no handler
+ * yet; the transports answer them UNIMPLEMENTED.
  */
-import { EtcdError } from '../errors.js';
-import type { MemberService } from '../server/service.js';
+import { EtcdError, GrpcCode } from '../errors.js';
+import { campaign, leader, proclaim, resign } from '../server/election.js';
+import { lock, unlock } from '../server/lock.js';
+import type { LeaderKey, MemberService } from '../server/service.js';
 import {
   deleteRangeRequestIn,
   headerOut,
   idIn,
+  int64IdOut,
   int64In,
   int64Out,
   kvOut,
+  leaderKeyIn,
+  leaderKeyOut,
   memberOut,
   putRequestIn,
   rangeCallIn,
@@ -33,25 +42,38 @@ import {
   checkTxnRequest,
   isTxnReadOnly,
 } from './validate.js';
+import { ApiStatusError } from './errors.js';
 import type {
+  CampaignRequestMsg,
   CompactionRequestMsg,
   DeleteRangeRequestMsg,
   HashKVRequestMsg,
+  LeaderKeyMsg,
+  LeaderRequestMsg,
+  LeaseGrantRequestMsg,
+  LeaseIdRequestMsg,
+  LeaseTimeToLiveRequestMsg,
+  LockRequestMsg,
   MemberAddRequestMsg,
   MemberIdRequestMsg,
   MemberListRequestMsg,
   MemberUpdateRequestMsg,
   MoveLeaderRequestMsg,
+  ProclaimRequestMsg,
   PutRequestMsg,
   RangeRequestMsg,
+  ResignRequestMsg,
   ResponseOut,
   TxnRequestMsg,
+  UnlockRequestMsg,
 } from './wire.js';
 
 /** What a handler knows about the call besides the message. */
 export interface CallInfo {
   /** Bytes of the request as encoded protobuf (what etcd's size limit counts). */
   requestBytes(): number;
+  /** Aborts when the client goes away (cancel, deadline, lost connection). */
+  readonly signal: AbortSignal;
 }
 
 /** `request` is the decoded request message of the method the handler is registered for. */
@@ -206,5 +228,112 @@ export function createHandlers(service: MemberService): ReadonlyMap<string, Unar
     ['/etcdserverpb.Maintenance/Alarm', unary<object>(() => Promise.resolve({ alarms: [] }))],
     // LevelDB compacts itself; there is nothing to defragment.
     ['/etcdserverpb.Maintenance/Defragment', unary<object>(() => Promise.resolve({}))],
+
+    ...leaseHandlers(service),
+    ...lockHandlers(service),
+    ...electionHandlers(service),
   ]);
+}
+
+function leaseHandlers(service: MemberService): [string, UnaryHandler][] {
+  return [
+    [
+      '/etcdserverpb.Lease/LeaseGrant',
+      unary<LeaseGrantRequestMsg>(async (m) => {
+        const r = await service.leaseGrant(int64In(m.TTL), idIn(m.ID));
+        return { header: headerOut(r.header), ID: int64IdOut(r.id), TTL: int64Out(r.ttl) };
+      }),
+    ],
+    [
+      '/etcdserverpb.Lease/LeaseRevoke',
+      unary<LeaseIdRequestMsg>(async (m) => {
+        const r = await service.leaseRevoke(idIn(m.ID));
+        return { header: headerOut(r.header) };
+      }),
+    ],
+    [
+      '/etcdserverpb.Lease/LeaseTimeToLive',
+      unary<LeaseTimeToLiveRequestMsg>(async (m) => {
+        const r = await service.leaseTimeToLive(idIn(m.ID), m.keys);
+        return { header: headerOut(r.header), ID: int64IdOut(r.id), TTL: int64Out(r.ttl), grantedTTL: int64Out(r.grantedTtl), keys: r.keys };
+      }),
+    ],
+    [
+      '/etcdserverpb.Lease/LeaseLeases',
+      unary<object>(async () => {
+        const r = await service.leaseLeases();
+        return { header: headerOut(r.header), leases: r.leases.map((id) => ({ ID: int64IdOut(id) })) };
+      }),
+    ],
+  ];
+}
+
+/** A Lock or Election handler: its errors lose their gRPC code, as behind etcd's embedded client. */
+function embedded<Req>(fn: (request: Req, call: CallInfo) => Promise<ResponseOut>): UnaryHandler {
+  return async (request, call) => {
+    try {
+      return await fn(request as Req, call);
+    } catch (e) {
+      if (e instanceof EtcdError && e.code !== 'Canceled') throw new ApiStatusError(GrpcCode.UNKNOWN, e.message, { cause: e });
+      throw e;
+    }
+  };
+}
+
+function lockHandlers(service: MemberService): [string, UnaryHandler][] {
+  return [
+    [
+      '/v3lockpb.Lock/Lock',
+      embedded<LockRequestMsg>(async (m, call) => {
+        const r = await lock(service, m.name, idIn(m.lease), call.signal);
+        return { header: headerOut(r.header), key: r.key };
+      }),
+    ],
+    [
+      '/v3lockpb.Lock/Unlock',
+      embedded<UnlockRequestMsg>(async (m) => {
+        const r = await unlock(service, m.key);
+        return { header: headerOut(r.header) };
+      }),
+    ],
+  ];
+}
+
+/** etcd's election server refuses a Proclaim or Resign without a leader key. */
+function requiredLeader(m: { readonly leader: LeaderKeyMsg | null }): LeaderKey {
+  if (m.leader === null) throw new EtcdError('ElectionMissingLeaderKey');
+  return leaderKeyIn(m.leader);
+}
+
+function electionHandlers(service: MemberService): [string, UnaryHandler][] {
+  return [
+    [
+      '/v3electionpb.Election/Campaign',
+      embedded<CampaignRequestMsg>(async (m, call) => {
+        const r = await campaign(service, { name: m.name, lease: idIn(m.lease), value: m.value }, call.signal);
+        return { header: headerOut(r.header), leader: leaderKeyOut(r.leader) };
+      }),
+    ],
+    [
+      '/v3electionpb.Election/Proclaim',
+      embedded<ProclaimRequestMsg>(async (m) => {
+        const r = await proclaim(service, requiredLeader(m), m.value);
+        return { header: headerOut(r.header) };
+      }),
+    ],
+    [
+      '/v3electionpb.Election/Leader',
+      embedded<LeaderRequestMsg>(async (m) => {
+        const r = await leader(service, m.name);
+        return { header: headerOut(r.header), kv: kvOut(r.kv) };
+      }),
+    ],
+    [
+      '/v3electionpb.Election/Resign',
+      embedded<ResignRequestMsg>(async (m) => {
+        const r = await resign(service, requiredLeader(m));
+        return { header: headerOut(r.header) };
+      }),
+    ],
+  ];
 }

@@ -2,7 +2,7 @@
  * startApiServer: a member's client API on its client URLs. Each URL gets one listener that
  * serves gRPC and the HTTP/JSON gateway on the same port (listener.ts); behind them sit one
  * grpc-js server (grpc-services.ts) and one node:http server (gateway.ts), both calling the same
- * handlers (handlers.ts) on the MemberService.
+ * handlers (handlers.ts, stream-handlers.ts) on the MemberService.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -12,6 +12,7 @@ import { nopLogger, type Logger } from '../util/index.js';
 import { createGateway } from './gateway.js';
 import { createGrpcServer } from './grpc-services.js';
 import { createHandlers } from './handlers.js';
+import { createStreamHandlers } from './stream-handlers.js';
 import { listenSniffing, type SniffingListener } from './listener.js';
 import { apiProtos } from './proto.js';
 
@@ -36,12 +37,13 @@ export async function startApiServer(service: MemberService, options: ApiServerO
   const addresses = options.listenClientUrls.map(parseListenUrl);
   const protos = apiProtos();
   const handlers = createHandlers(service);
+  const streamHandlers = createStreamHandlers(service);
   const maxReceiveBytes = service.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES;
 
-  const grpcServer = createGrpcServer(protos, handlers, { maxReceiveBytes, logger });
+  const grpcServer = createGrpcServer(protos, handlers, streamHandlers, { maxReceiveBytes, logger });
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   // JSON carries bytes as base64 (4/3 larger) plus field names: allow twice gRPC's limit.
-  const httpServer = http.createServer(createGateway({ protos, handlers, service, logger, maxBodyBytes: 2 * maxReceiveBytes }));
+  const httpServer = http.createServer(createGateway({ protos, handlers, streamHandlers, service, logger, maxBodyBytes: 2 * maxReceiveBytes }));
   const targets = {
     http2: (socket: Socket) => injector.injectConnection(socket),
     http1: (socket: Socket) => {

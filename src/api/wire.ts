@@ -104,6 +104,83 @@ export interface MemberListRequestMsg {
   readonly linearizable: boolean;
 }
 
+// ---- Watch --------------------------------------------------------------------------------------
+
+export interface WatchCreateRequestMsg {
+  readonly key: Buffer;
+  readonly range_end: Buffer;
+  readonly start_revision: Int64String;
+  readonly progress_notify: boolean;
+  readonly filters: readonly number[];
+  readonly prev_kv: boolean;
+  readonly watch_id: Int64String;
+  readonly fragment: boolean;
+}
+
+/** WatchRequest's oneof `request_union`: at most one member is set. */
+export interface WatchRequestMsg {
+  readonly request_union?: 'create_request' | 'cancel_request' | 'progress_request';
+  readonly create_request?: WatchCreateRequestMsg | null;
+  readonly cancel_request?: { readonly watch_id: Int64String } | null;
+  readonly progress_request?: object | null;
+}
+
+// ---- Lease --------------------------------------------------------------------------------------
+
+export interface LeaseGrantRequestMsg {
+  readonly TTL: Int64String;
+  readonly ID: Int64String;
+}
+
+/** LeaseRevokeRequest and LeaseKeepAliveRequest. */
+export interface LeaseIdRequestMsg {
+  readonly ID: Int64String;
+}
+
+export interface LeaseTimeToLiveRequestMsg {
+  readonly ID: Int64String;
+  readonly keys: boolean;
+}
+
+// ---- Lock and Election --------------------------------------------------------------------------
+
+export interface LockRequestMsg {
+  readonly name: Buffer;
+  readonly lease: Int64String;
+}
+
+export interface UnlockRequestMsg {
+  readonly key: Buffer;
+}
+
+export interface LeaderKeyMsg {
+  readonly name: Buffer;
+  readonly key: Buffer;
+  readonly rev: Int64String;
+  readonly lease: Int64String;
+}
+
+export interface CampaignRequestMsg {
+  readonly name: Buffer;
+  readonly lease: Int64String;
+  readonly value: Buffer;
+}
+
+/** LeaderRequest (Leader and Observe). */
+export interface LeaderRequestMsg {
+  readonly name: Buffer;
+}
+
+/** `leader` is null when the client left it out. */
+export interface ProclaimRequestMsg {
+  readonly leader: LeaderKeyMsg | null;
+  readonly value: Buffer;
+}
+
+export interface ResignRequestMsg {
+  readonly leader: LeaderKeyMsg | null;
+}
+
 // ---- responses ---------------------------------------------------------------------------------
 
 /** A 64-bit integer on its way out: a safe integer, or a decimal string for 64-bit ids. */
