@@ -3,6 +3,7 @@
 import { startApiServer } from '../api/index.js';
 import type { ServerConfig } from '../server/config.js';
 import { EtcdServer } from '../server/member.js';
+import { TestHooks } from '../server/test-hooks.js';
 import { buildCommand, resolveSettings, toConfig } from './tsetcd-flags.js';
 
 async function main(): Promise<void> {
@@ -10,7 +11,9 @@ async function main(): Promise<void> {
   cmd.parse(process.argv);
   let cfg: ServerConfig;
   try {
-    cfg = toConfig(resolveSettings(cmd, process.env));
+    const base = toConfig(resolveSettings(cmd, process.env));
+    const testHooks = TestHooks.fromEnv(process.env, base.logger);
+    cfg = testHooks ? { ...base, testHooks } : base;
   } catch (e) {
     process.stderr.write(`tsetcd: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(2);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
@@ -54,7 +54,9 @@ import type {
   TxnResult,
 } from './service.js';
 import { WaitRegistry } from './wait.js';
+import { SyncRecordingFs, type TestHooks } from './test-hooks.js';
 import { ServerWatchStream } from './watch-stream.js';
+import { nodeFs } from '../wal/fs.js';
 
 export const SERVER_VERSION = '3.4.0';
 
@@ -78,6 +80,8 @@ const WATCH_RETRY_MS = 100;
 const WATCH_STREAM_BUFFER = 128;
 /** A lease id is a positive int64 (etcd masks its request id the same way). */
 const INT63_MASK = (1n << 63n) - 1n;
+/** Written with sync before a snapshot releases WAL segments (outside mvcc's prefixes). */
+const DB_SYNC_KEY = Buffer.from('\x00synced-index');
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -161,7 +165,9 @@ export class EtcdServer implements MemberService {
     if (!fresh) identity = { memberId: 0n, clusterId: 0n };
     else if (this.cfg.initialClusterState === 'existing') identity = joined = await this.discoverFromPeers();
     else identity = this.identityForNewCluster();
-    const opened = await DiskRaftStorage.open(this.memberDir, encodeValue(identity), { logger: log });
+    const hooks = this.cfg.testHooks;
+    const fs = hooks ? new SyncRecordingFs(nodeFs, SyncRecordingFs.recordPath(this.memberDir), hooks.bug('ack-before-fsync')) : undefined;
+    const opened = await DiskRaftStorage.open(this.memberDir, encodeValue(identity), { logger: log, ...(fs ? { fs } : {}) });
     this.storage = opened.storage;
     ({ memberId: this.memberId, clusterId: this.clusterId } = decodeValue<{ memberId: bigint; clusterId: bigint }>(opened.metadata));
     await this.removeStaleSnapshotDbs();
@@ -267,9 +273,10 @@ export class EtcdServer implements MemberService {
     this.kick();
     await this.loopDone;
     for (const s of [...this.watchStreams]) s.close();
-    const err = new EtcdError('Stopped');
-    this.waits.failAll(err);
-    this.failReads(err);
+    // A proposal in flight may still commit (on the other members): its outcome is unknown, so
+    // it fails with Timeout, never with Stopped, which means "not proposed" (checkCanPropose).
+    this.waits.failAll(new EtcdError('Timeout'));
+    this.failReads(new EtcdError('Stopped'));
     await this.transport.stop();
     this.peerHttp?.close();
     await this.store.close();
@@ -377,6 +384,8 @@ export class EtcdServer implements MemberService {
             return { ttl: t.ttl, grantedTtl: t.grantedTtl, keys: t.keys.map((k) => Buffer.from(k).toString('base64')) };
           }),
         );
+      } else if (req.method === 'PUT' && url.pathname.startsWith('/test/') && this.cfg.testHooks) {
+        this.serveTestHook(url.pathname, req, res, this.cfg.testHooks);
       } else if (req.method === 'GET' && req.url === '/members') {
         const body = this.membership.list().map((m) => ({ id: idToHex(m.id), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner }));
         res.writeHead(200, { 'content-type': 'application/json', 'x-etcd-cluster-id': idToHex(this.clusterId) });
@@ -391,8 +400,30 @@ export class EtcdServer implements MemberService {
   }
 
   /** Opens MVCC on the database and loads what lives beside it: members and leases. */
+  /** PUT /test/failpoints/<name> (body: the action) and PUT /test/clock (JSON), for the harness. */
+  private serveTestHook(pathname: string, req: IncomingMessage, res: ServerResponse, hooks: TestHooks): void {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d.slice(0, 4096)));
+    req.on('end', () => {
+      try {
+        const fp = /^\/test\/failpoints\/([A-Za-z]+)$/.exec(pathname);
+        if (fp) hooks.setFailpoint(fp[1] as string, body.trim());
+        else if (pathname === '/test/clock') hooks.setClock(JSON.parse(body) as { offsetMs?: number; strobeMs?: number; periodMs?: number });
+        else throw new Error(`unknown test hook ${pathname}`);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok\n');
+      } catch (e) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end(`${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    });
+  }
+
   private async openStore(): Promise<void> {
-    const leases = new LeaseTable({ nowMs: () => Date.now() }, minLeaseTtlSeconds(10, this.cfg.electionMs / 10));
+    const hooks = this.cfg.testHooks;
+    const clock = { nowMs: hooks ? () => hooks.nowMs() : () => Date.now() };
+    const leases = new LeaseTable(clock, minLeaseTtlSeconds(10, this.cfg.electionMs / 10));
     this.store = await MvccStore.open(this.db, {
       logger: this.cfg.logger,
       yieldToEventLoop: () => new Promise((r) => setImmediate(r)),
@@ -435,10 +466,17 @@ export class EtcdServer implements MemberService {
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
     this.sendMessages(rd.leaderMessages);
     for (const rs of rd.readStates) this.onReadState(rs.index, rs.requestCtx);
+    const hooks = this.cfg.testHooks;
+    if (hooks?.armed) await hooks.hit('beforeWalSave');
     await this.storage.save(rd);
+    if (hooks?.armed) await hooks.hit('afterWalSave');
     if (rd.snapshot) await this.installSnapshot(rd.snapshot.metadata.index);
     this.sendMessages(rd.messages);
-    for (const e of rd.committedEntries) await this.applyEntry(e);
+    for (const e of rd.committedEntries) {
+      if (hooks?.armed) await hooks.hit('beforeApply');
+      await this.applyEntry(e);
+      if (hooks?.armed) await hooks.hit('afterApply');
+    }
   }
 
   /** Snapshots travel on their own stream with the database behind them; the rest in batches. */
@@ -555,6 +593,7 @@ export class EtcdServer implements MemberService {
         await this.store.write().end(index, this.leases.checkpoint(req.checkpoints));
         return {};
       case 'compaction': {
+        if (this.cfg.testHooks?.armed) await this.cfg.testHooks.hit('beforeCompaction');
         const handle = await this.store.compact(req.revision, index);
         if (req.physical) await handle.done;
         return { rev: this.store.currentRev };
@@ -632,7 +671,13 @@ export class EtcdServer implements MemberService {
     if (this.appliedIndex - this.snapshotIndex < this.cfg.snapshotCount) return;
     if (this.appliedIndex > this.storage.lastIndex()) return;
     const data = encodeValue(this.membership.dump());
+    const hooks = this.cfg.testHooks;
+    if (hooks?.armed) await hooks.hit('beforeSnapshotSave');
+    // LevelDB does not sync its writes; the WAL behind the snapshot is about to be released, so
+    // what it applied must be durable first (a synced write syncs every earlier one).
+    await this.db.put(DB_SYNC_KEY, Buffer.from(String(this.appliedIndex)), { sync: true });
     await this.storage.createSnapshot(this.appliedIndex, this.confState, data, this.cfg.snapshotCatchUpEntries);
+    if (hooks?.armed) await hooks.hit('afterSnapshotSave');
     this.snapshotIndex = this.appliedIndex;
     this.cfg.logger.info('saved snapshot', { index: this.snapshotIndex, firstIndex: this.storage.firstIndex() });
   }
@@ -697,6 +742,8 @@ export class EtcdServer implements MemberService {
 
   /** Raft accepted a snapshot: replace the database with the staged one and reload. */
   private async installSnapshot(index: number): Promise<void> {
+    const hooks = this.cfg.testHooks;
+    if (hooks?.armed) await hooks.hit('beforeSnapshotInstall');
     const dir = this.stagedDbDir(index);
     await stat(dir);
     await this.store.close();
@@ -716,6 +763,7 @@ export class EtcdServer implements MemberService {
     this.snapshotIndex = index;
     for (const m of this.membership.list()) if (m.id !== this.memberId) this.transport.addPeer(m.id, [...m.peerURLs]);
     this.cfg.logger.info('installed database snapshot', { index, consistentIndex: this.store.consistentIndex(), revision: this.store.currentRev });
+    if (hooks?.armed) await hooks.hit('afterSnapshotInstall');
   }
 
   private async removeStaleSnapshotDbs(): Promise<void> {
@@ -788,6 +836,7 @@ export class EtcdServer implements MemberService {
    */
   private linearizableRead(): Promise<void> {
     if (!this.running) return Promise.reject(new EtcdError('Stopped'));
+    if (this.cfg.testHooks?.bug('read-without-readindex')) return Promise.resolve();
     if (this.lead === NONE) return Promise.reject(new EtcdError('NoLeader'));
     return new Promise<void>((resolve, reject) => {
       this.pendingReads.push({ resolve, reject });
@@ -1032,6 +1081,7 @@ export class EtcdServer implements MemberService {
       maxQueued: WATCH_STREAM_BUFFER,
       wantSync: () => this.scheduleWatchSync(),
       onClose: () => this.watchStreams.delete(stream),
+      ...(this.cfg.testHooks ? { hooks: this.cfg.testHooks } : {}),
     });
     this.watchStreams.add(stream);
     return stream;

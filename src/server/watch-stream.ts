@@ -18,6 +18,7 @@
  */
 import { DUPLICATE_WATCH_ID, fillPrevKvs, FilterType, type KvAt, type WatchHub, type WatchResponse, type WatchStream } from '../watch/index.js';
 import type { Event, MemberWatchStream, ResponseHeader, WatchCreate, WatchResult } from './service.js';
+import type { TestHooks } from './test-hooks.js';
 
 /** etcd's text for a watch whose key is not before its range end. */
 export const EMPTY_WATCHER_RANGE = 'mvcc: watcher range is empty';
@@ -36,6 +37,8 @@ export interface WatchStreamDeps {
   wantSync(): void;
   /** The stream closed (the member stops tracking it). */
   onClose(): void;
+  /** The fault harness's failpoints and bug switches. */
+  readonly hooks?: TestHooks;
 }
 
 interface Options {
@@ -59,6 +62,8 @@ export class ServerWatchStream implements MemberWatchStream {
   private waiting: (() => void) | undefined;
   private closed = false;
   private progressRequested = false;
+  /** Events sent, for the skip-watch-event bug switch. */
+  private sentEvents = 0;
 
   constructor(private readonly deps: WatchStreamDeps) {
     this.stream = deps.hub.newStream((resp) => this.offer(resp));
@@ -150,8 +155,10 @@ export class ServerWatchStream implements MemberWatchStream {
       }
       if (this.queue.length === this.deps.maxQueued - 1) this.deps.wantSync();
       if (item.kind === 'control') return item.result;
+      const hooks = this.deps.hooks;
+      if (hooks?.armed) await hooks.hit('beforeWatchResponse');
       const result = await this.toResult(item.resp);
-      if (result !== undefined) return result;
+      if (result !== undefined) return hooks?.bug('skip-watch-event') ? this.skipOne(result) : result;
     }
   }
 
@@ -163,6 +170,15 @@ export class ServerWatchStream implements MemberWatchStream {
     this.pieces.length = 0;
     this.wakeReader();
     this.deps.onClose();
+  }
+
+  /** The skip-watch-event bug: every 50th event sent on the stream is left out. */
+  private skipOne(result: WatchResult): WatchResult {
+    const before = this.sentEvents;
+    this.sentEvents += result.events.length;
+    const at = 50 - (before % 50) - 1;
+    if (at >= result.events.length) return result;
+    return { ...result, events: result.events.filter((_, i) => i !== at) };
   }
 
   /** The hub's non-blocking send: refused when the queue is full. */

@@ -10,6 +10,7 @@ import { freePort } from '../../cluster/local-cluster.js';
 import { DEFAULTS, type ServerConfig } from '../../src/server/config.js';
 import { EtcdServer } from '../../src/server/member.js';
 import type { MemberWatchStream, WatchResult } from '../../src/server/service.js';
+import { TestHooks } from '../../src/server/test-hooks.js';
 import { nopLogger } from '../../src/util/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -204,5 +205,46 @@ describe('member: leases', () => {
     expect(ttl.ttl).toBeGreaterThan(50);
     await again.leaseRevoke(g.id);
     expect((await again.range({ key: b('kept') })).kvs).toEqual([]);
+  });
+});
+
+describe('member: test hooks', () => {
+  it('lease expiry reads the hooks clock: a jump forward expires a long lease at once', async () => {
+    const hooks = new TestHooks([], nopLogger);
+    const { server } = await startMember({ testHooks: hooks });
+    const g = await server.leaseGrant(60, 0n);
+    await server.put({ key: b('jump'), value: b('1'), lease: g.id });
+    hooks.setClock({ offsetMs: 61_000 });
+    const t0 = Date.now();
+    for (let i = 0; i < 100 && (await server.range({ key: b('jump') })).kvs.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await server.range({ key: b('jump') })).kvs).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('the skip-watch-event bug leaves out every 50th event of a stream', async () => {
+    const { server } = await startMember({ testHooks: new TestHooks(['skip-watch-event'], nopLogger) });
+    const w = server.watch();
+    w.create({ key: b('s'), rangeEnd: b('t') });
+    await take(w, 1);
+    for (let i = 0; i < 120; i++) await server.put({ key: b(`s${i}`), value: b('v') });
+    const revs: number[] = [];
+    const deadline = Date.now() + 5000;
+    while (revs.length < 118 && Date.now() < deadline) {
+      const [r] = await take(w, 1);
+      for (const e of r?.events ?? []) revs.push(e.kv.modRevision);
+    }
+    // Revisions 2..121 were written; the 50th and 100th sent (revisions 51 and 101) are missing.
+    expect(revs.length).toBe(118);
+    expect(Array.from({ length: 120 }, (_, i) => i + 2).filter((r) => !revs.includes(r))).toEqual([51, 101]);
+    w.close();
+  });
+
+  it('a failpoint that errors in apply stops the member, logged as fired', async () => {
+    const hooks = new TestHooks([], nopLogger);
+    const { server } = await startMember({ testHooks: hooks });
+    hooks.setFailpoint('beforeApply', 'error');
+    await expect(server.put({ key: b('x'), value: b('1') })).rejects.toMatchObject({ code: expect.stringMatching(/Timeout|Stopped/) });
+    await server.whenStopped();
+    expect(server.stopReason).toMatch(/failpoint beforeApply: injected error/);
   });
 });
