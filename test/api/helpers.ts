@@ -4,8 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { ETCD_BIN, startRealEtcdCluster } from '../../cluster/real-etcd.js';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
+import { apiProtos } from '../../src/api/proto.js';
 import type { Logger } from '../../src/util/index.js';
 import { FakeMember, type FakeMemberOptions } from './fake-member.js';
 
@@ -92,4 +94,56 @@ export interface RealEtcd {
 export async function startRealEtcd(): Promise<RealEtcd> {
   const etcd = await startRealEtcdCluster(1, { flags: ['--log-level=error'] });
   return { endpoint: etcd.endpoints[0] as string, stop: () => etcd.stop() };
+}
+
+/**
+ * A plain grpc-js client for one service of proto/ (e.g. 'etcdserverpb.Watch'), for the RPCs
+ * the etcd3 package does not expose (Lock, Election, progress requests) and for malformed calls.
+ */
+export function rawClient(endpoint: string, service: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
+  const definition = apiProtos().packageDefinition[service] as grpc.ServiceDefinition;
+  const Client = grpc.makeGenericClientConstructor(definition, service);
+  return new Client(endpoint.replace('http://', ''), grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+}
+
+/** A unary call on a raw client as a promise. */
+export function callUnary<T = Record<string, unknown>>(client: grpc.Client & Record<string, (...args: unknown[]) => unknown>, method: string, request: object, options: grpc.CallOptions = {}): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const fn = client[method];
+    if (fn === undefined) throw new Error(`no method ${method}`);
+    fn.call(client, request, new grpc.Metadata(), options, (err: grpc.ServiceError | null, res: T) => (err === null ? resolve(res) : reject(err)));
+  });
+}
+
+/** Collects what a stream emits: responses, then its end or error. */
+export class StreamRecorder<T = Record<string, unknown>> {
+  readonly responses: T[] = [];
+  error: grpc.ServiceError | undefined;
+  ended = false;
+
+  constructor(readonly stream: NodeJS.EventEmitter) {
+    stream.on('data', (r: T) => this.responses.push(r));
+    stream.on('error', (e: grpc.ServiceError) => (this.error = e));
+    stream.on('end', () => (this.ended = true));
+    stream.on('status', () => (this.ended = true));
+  }
+
+  /** Waits until `count` responses arrived (fails after timeoutMs). */
+  async waitFor(count: number, timeoutMs = 5000): Promise<T[]> {
+    await until(() => this.responses.length >= count || this.error !== undefined, timeoutMs, () => `${this.responses.length} of ${count} responses`);
+    return this.responses;
+  }
+
+  async waitEnd(timeoutMs = 5000): Promise<void> {
+    await until(() => this.ended || this.error !== undefined, timeoutMs, () => 'the end of the stream');
+  }
+}
+
+/** Polls `cond` every 10 ms until it holds; rejects after timeoutMs naming what it waited for. */
+export async function until(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
