@@ -16,10 +16,10 @@ type Raw = ReturnType<typeof rawClient>;
 function record(watcher: Watcher): string[] {
   const seen: string[] = [];
   watcher.on('put', (kv: IKeyValue, prev?: IKeyValue | null) =>
-    seen.push(`PUT ${kv.key.toString()}=${kv.value.toString()}${prev == null ? '' : ` prev=${prev.value.toString()}`}`),
+    seen.push(`PUT ${kv.key.toString()}=${kv.value.toString()}${prev === undefined || prev === null ? '' : ` prev=${prev.value.toString()}`}`),
   );
   watcher.on('delete', (kv: IKeyValue, prev?: IKeyValue | null) =>
-    seen.push(`DELETE ${kv.key.toString()}${prev == null ? '' : ` prev=${prev.value.toString()}`}`),
+    seen.push(`DELETE ${kv.key.toString()}${prev === undefined || prev === null ? '' : ` prev=${prev.value.toString()}`}`),
   );
   return seen;
 }
