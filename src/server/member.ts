@@ -22,7 +22,7 @@ import {
   type Message,
   type Ready,
 } from '../raft/index.js';
-import { Transport } from '../transport/index.js';
+import { boundTcpNetwork, Transport } from '../transport/index.js';
 import { assert } from '../util/assert.js';
 import { Prng } from '../util/prng.js';
 import { WatchHub } from '../watch/index.js';
@@ -30,6 +30,7 @@ import type { ServerConfig } from './config.js';
 import { computeClusterId, computeMemberId, idToHex, RequestIdGenerator } from './ids.js';
 import { Membership } from './membership.js';
 import { LeaseTable } from './leases.js';
+import { PeerClient } from './peer-client.js';
 import { DiskRaftStorage } from './raft-storage.js';
 import { decodeConfContext, decodeRequest, decodeValue, encodeConfContext, encodeRequest, encodeValue, type InternalRequest } from './requests.js';
 import type {
@@ -119,6 +120,7 @@ export class EtcdServer implements MemberService {
   private promoteAtIndex: number | undefined;
   private readonly promoteWaiters: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
+  private peerClient!: PeerClient;
   private readonly waits = new WaitRegistry<Outcome>();
   private ids!: RequestIdGenerator;
   private confState: ConfState = { voters: [], learners: [] };
@@ -223,7 +225,10 @@ export class EtcdServer implements MemberService {
       logger: log,
     });
 
+    const sourceAddress = this.cfg.testHooks?.peerSourceAddress;
+    this.peerClient = new PeerClient(sourceAddress);
     this.transport = new Transport({
+      ...(sourceAddress !== undefined ? { network: boundTcpNetwork(sourceAddress) } : {}),
       id: this.memberId,
       clusterId: this.clusterId,
       listenPeerUrls: [...this.cfg.listenPeerUrls],
@@ -278,6 +283,7 @@ export class EtcdServer implements MemberService {
     this.waits.failAll(new EtcdError('Timeout'));
     this.failReads(new EtcdError('Stopped'));
     await this.transport.stop();
+    this.peerClient.close();
     this.peerHttp?.close();
     await this.store.close();
     await this.db.close();
@@ -1002,14 +1008,14 @@ export class EtcdServer implements MemberService {
   private async forwardToLeader<T>(method: 'GET' | 'POST', pathAndQuery: string): Promise<T> {
     const url = this.membership.get(this.lead)?.peerURLs[0];
     if (this.lead === NONE || url === undefined) throw new EtcdError('NoLeader');
-    let res: Response;
+    let res: { status: number; body: unknown };
     try {
-      res = await fetch(new URL(pathAndQuery, url), { method, signal: AbortSignal.timeout(this.requestTimeoutMs()) });
+      res = await this.peerClient.request(url, method, pathAndQuery, this.requestTimeoutMs());
     } catch (e) {
       throw new EtcdError('Timeout', { cause: e });
     }
-    const body = (await res.json().catch(() => ({}))) as T & { code?: string };
-    if (!res.ok) {
+    const body = res.body as T & { code?: string };
+    if (res.status !== 200) {
       const code = body.code;
       throw code !== undefined && isErrorCode(code) ? new EtcdError(code) : new EtcdError('Timeout');
     }

@@ -13,6 +13,8 @@
  * - An fs shim for the WAL and snapshot files that records each successful fsync, so a
  *   "crash with data loss" can cut every file back to what was durable (see SyncRecordingFs).
  * - Bug switches, TSETCD_BUGS="a,b": deliberate bugs the harness must catch (positive controls).
+ * - TSETCD_PEER_SOURCE_ADDRESS=127.0.0.N: peer connections (raft and forwarded requests) leave
+ *   from that loopback address, so the harness's per-link proxies know who is talking.
  */
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
@@ -65,6 +67,8 @@ export class TestHooks {
   constructor(
     bugs: readonly BugName[],
     private readonly logger: Logger,
+    /** Where this member's peer connections leave from (TSETCD_PEER_SOURCE_ADDRESS), for the harness's proxies. */
+    readonly peerSourceAddress?: string,
   ) {
     this.bugs = new Set(bugs);
   }
@@ -77,7 +81,8 @@ export class TestHooks {
     }
     const bugs = (env['TSETCD_BUGS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
     for (const b of bugs) if (!isBug(b)) throw new Error(`unknown bug switch "${b}" (known: ${BUGS.join(', ')})`);
-    const hooks = new TestHooks(bugs as BugName[], logger);
+    const source = env['TSETCD_PEER_SOURCE_ADDRESS'];
+    const hooks = new TestHooks(bugs as BugName[], logger, source !== undefined && source !== '' ? source : undefined);
     for (const part of (env['TSETCD_FAILPOINTS'] ?? '').split(';')) {
       if (part.trim() === '') continue;
       const eq = part.indexOf('=');

@@ -32,67 +32,83 @@ export interface Network {
 // Keep-alive finds a peer whose host vanished without a FIN while the stream is idle.
 const KEEPALIVE_DELAY_MS = 5_000;
 
-/** Plain TCP: http:// URLs. */
-export const tcpNetwork: Network = {
-  supports(url) {
-    return url.scheme === 'http';
-  },
+/**
+ * Plain TCP (http:// URLs) whose outgoing connections leave from `localAddress` when given (e.g.
+ * 127.0.0.3), so a proxy in front of a peer can tell members apart by source address, as the
+ * fault harness does.
+ */
+export function boundTcpNetwork(localAddress: string | undefined): Network {
+  return {
+    supports(url) {
+      return url.scheme === 'http';
+    },
 
-  connect(url, timeoutMs, signal) {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(new TransportError('STOPPED', `transport: dial to ${url.text} aborted`));
-        return;
-      }
-      const socket = net.connect({ host: url.host, port: url.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS });
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket.off('connect', onConnect);
-        socket.off('error', onError);
-      };
-      const fail = (err: TransportError): void => {
-        cleanup();
-        socket.destroy();
-        reject(err);
-      };
-      const onConnect = (): void => {
-        cleanup();
-        resolve(socket);
-      };
-      const onError = (err: Error): void => fail(new TransportError('DIAL_FAILED', `transport: dial ${url.text}: ${err.message}`, { cause: err }));
-      const onAbort = (): void => fail(new TransportError('STOPPED', `transport: dial to ${url.text} aborted`));
-      const timer = setTimeout(() => fail(new TransportError('TIMEOUT', `transport: dial ${url.text}: no connection after ${timeoutMs} ms`)), timeoutMs);
-      socket.once('connect', onConnect);
-      socket.once('error', onError);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  },
-
-  listen(url, onConnection) {
-    return new Promise((resolve, reject) => {
-      const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS }, onConnection);
-      const onError = (err: Error): void => {
-        server.close();
-        reject(new TransportError('BAD_URL', `transport: cannot listen on ${url.text}: ${err.message}`, { cause: err }));
-      };
-      server.once('error', onError);
-      server.listen({ host: url.host, port: url.port }, () => {
-        server.off('error', onError);
-        const address = server.address();
-        const port = typeof address === 'object' && address !== null ? address.port : url.port;
-        // After listening, errors on the listening socket are rare (EMFILE on accept): they are
-        // per-connection in practice, so they must not become uncaught exceptions.
-        server.on('error', () => {});
-        resolve({
+    connect(url, timeoutMs, signal) {
+      return new Promise((resolve, reject) => {
+        if (signal.aborted) {
+          reject(new TransportError('STOPPED', `transport: dial to ${url.text} aborted`));
+          return;
+        }
+        const socket = net.connect({
           host: url.host,
-          port,
-          close: () => new Promise<void>((done) => server.close(() => done())),
+          port: url.port,
+          noDelay: true,
+          keepAlive: true,
+          keepAliveInitialDelay: KEEPALIVE_DELAY_MS,
+          ...(localAddress !== undefined ? { localAddress } : {}),
+        });
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          socket.off('connect', onConnect);
+          socket.off('error', onError);
+        };
+        const fail = (err: TransportError): void => {
+          cleanup();
+          socket.destroy();
+          reject(err);
+        };
+        const onConnect = (): void => {
+          cleanup();
+          resolve(socket);
+        };
+        const onError = (err: Error): void => fail(new TransportError('DIAL_FAILED', `transport: dial ${url.text}: ${err.message}`, { cause: err }));
+        const onAbort = (): void => fail(new TransportError('STOPPED', `transport: dial to ${url.text} aborted`));
+        const timer = setTimeout(() => fail(new TransportError('TIMEOUT', `transport: dial ${url.text}: no connection after ${timeoutMs} ms`)), timeoutMs);
+        socket.once('connect', onConnect);
+        socket.once('error', onError);
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+    },
+
+    listen(url, onConnection) {
+      return new Promise((resolve, reject) => {
+        const server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: KEEPALIVE_DELAY_MS }, onConnection);
+        const onError = (err: Error): void => {
+          server.close();
+          reject(new TransportError('BAD_URL', `transport: cannot listen on ${url.text}: ${err.message}`, { cause: err }));
+        };
+        server.once('error', onError);
+        server.listen({ host: url.host, port: url.port }, () => {
+          server.off('error', onError);
+          const address = server.address();
+          const port = typeof address === 'object' && address !== null ? address.port : url.port;
+          // After listening, errors on the listening socket are rare (EMFILE on accept): they are
+          // per-connection in practice, so they must not become uncaught exceptions.
+          server.on('error', () => {});
+          resolve({
+            host: url.host,
+            port,
+            close: () => new Promise<void>((done) => server.close(() => done())),
+          });
         });
       });
-    });
-  },
-};
+    },
+  };
+}
+
+/** Plain TCP: http:// URLs. */
+export const tcpNetwork: Network = boundTcpNetwork(undefined);
 
 /**
  * Tries the URLs in order and resolves with the first that connects; rejects with the last

@@ -1,7 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PeerClient } from '../../src/server/peer-client.js';
+import { boundTcpNetwork, parsePeerUrl } from '../../src/transport/index.js';
 import { FailpointError, SyncRecordingFs, TestHooks } from '../../src/server/test-hooks.js';
 import { fragments } from '../../src/server/watch-stream.js';
 import { nodeFs } from '../../src/wal/fs.js';
@@ -87,5 +90,29 @@ describe('watch fragments', () => {
     expect(parts.flat()).toEqual(events);
     expect(parts.every((p) => p.length >= 1 && p.length <= 2)).toBe(true);
     expect(fragments([ev(1)], 10)).toEqual([[ev(1)]]);
+  });
+});
+
+describe('test hooks: peer source address', () => {
+  it('raft connections and forwarded requests leave from the given loopback address', async () => {
+    const seen: string[] = [];
+    const server = http.createServer((req, res) => {
+      seen.push(`http ${req.socket.remoteAddress ?? ''}`);
+      res.end('{"ok":true}');
+    });
+    server.on('connection', (s) => seen.push(`tcp ${s.remoteAddress ?? ''}`));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const socket = await boundTcpNetwork('127.0.0.7').connect(parsePeerUrl(`http://127.0.0.1:${port}`), 2000, new AbortController().signal);
+      socket.destroy();
+      const client = new PeerClient('127.0.0.8');
+      const r = await client.request(`http://127.0.0.1:${port}`, 'GET', '/x', 2000);
+      client.close();
+      expect(r).toEqual({ status: 200, body: { ok: true } });
+      expect(seen).toEqual(['tcp 127.0.0.7', 'tcp 127.0.0.8', 'http 127.0.0.8']);
+    } finally {
+      server.close();
+    }
   });
 });
