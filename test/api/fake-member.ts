@@ -278,7 +278,8 @@ export class FakeMember implements MemberService {
   async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult> {
     const lease = this.leases.get(id);
     if (lease === undefined) return { header: this.header(), id, ttl: -1, grantedTtl: 0, keys: [] };
-    const ttl = Math.max(0, Math.ceil((lease.expiresAtMs - Date.now()) / 1000));
+    // etcd truncates the remaining time to whole seconds.
+    const ttl = Math.max(0, Math.floor((lease.expiresAtMs - Date.now()) / 1000));
     const keys = withKeys ? (await this.leaseKeys(id)).map((kv) => kv.key) : [];
     return { header: this.header(), id, ttl, grantedTtl: lease.grantedTtl, keys };
   }
