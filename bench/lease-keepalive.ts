@@ -1,0 +1,615 @@
+/**
+ * Lease keep-alive throughput: a tsetcd cluster beside a real etcd 3.4 cluster of the same size
+ * on the same machine, the same client (src/client) and load. Prints figures (a markdown
+ * table); never a test.
+ *
+ *   npm run bench:lease -- [--size 3] [--clients 100] [--seconds 10] [--warmup 2] [--rounds 1]
+ *        [--workers 2] [--ttl 60] [--systems tsetcd,etcd] [--etcd /usr/bin/etcd] [--keep]
+ *
+ * As etcd's `benchmark lease-keepalive`: each of C clients grants its own lease, opens its own
+ * LeaseKeepAlive stream and sends keep-alives back to back (the next once the previous is
+ * answered). Client i talks to endpoint i mod size, endpoints ordered leader first, so both
+ * systems put the same number of clients on their leader (followers forward keep-alives to it).
+ * Each generator worker thread holds one connection per endpoint; clients are dealt to workers
+ * round-robin.
+ *
+ * Per run (tsetcd, etcd, tsetcd, etcd, ... for `--rounds` pairs; a fresh cluster each run):
+ * keep-alives/s answered inside the measured window (after `--warmup` s), p50/p99 latency, the
+ * servers' CPU from /proc/<pid>/stat (sum over members, and per member leader first), the
+ * generator's CPU (process.cpuUsage(), all threads) and its busiest worker thread's CPU and
+ * event-loop utilisation (near 100% = the generator is the limit). Writes the table to
+ * results/lease-keepalive-<timestamp>.md too. Stops only what it started, by PID, also on Ctrl-C,
+ * on error and at the overall deadline, and removes its temporary directories.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { startRealEtcdCluster } from '../cluster/real-etcd.js';
+import { ClientError, EtcdClient, type LeaseKeepAliveStream } from '../src/client/index.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const HEARTBEAT_MS = 100;
+const ELECTION_MS = 1000;
+type SystemName = 'tsetcd' | 'etcd';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const errText = (e: unknown): string => (e instanceof ClientError ? `${e.statusName}: ${e.message}` : e instanceof Error ? e.message : String(e));
+
+// ---------------------------------------------------------------------------------------------
+// Worker side.
+
+interface RunOrder {
+  type: 'run';
+  id: number;
+  /** Endpoints, leader first. */
+  endpoints: string[];
+  /** Global client indices (client i uses endpoint i mod endpoints.length). */
+  clients: number[];
+  ttlSeconds: number;
+  /** Epoch ms: start, start measuring, stop. */
+  startAt: number;
+  measureFrom: number;
+  measureTo: number;
+  timeoutMs: number;
+}
+
+interface RunResult {
+  type: 'result';
+  id: number;
+  latenciesMs: Float64Array<ArrayBuffer>;
+  errors: number;
+  errorSamples: string[];
+  elu: number;
+  threadCpu: number;
+}
+
+function threadCpuSeconds(): number {
+  return cpuSeconds('/proc/thread-self/stat') ?? NaN;
+}
+
+function workerMain(): void {
+  const port = parentPort;
+  if (!port) throw new Error('no parentPort');
+  port.on('message', (m: RunOrder | { type: 'close' }) => {
+    if (m.type === 'close') {
+      port.close();
+      return;
+    }
+    run(m).then(
+      (r) => port.postMessage(r, [r.latenciesMs.buffer]),
+      (e: unknown) => port.postMessage({ type: 'fatal', id: m.id, error: errText(e) }),
+    );
+  });
+  port.postMessage({ type: 'ready' });
+}
+
+async function run(o: RunOrder): Promise<RunResult> {
+  // One connection per endpoint for this worker's clients, as etcd's benchmark shares conns.
+  const clients = o.endpoints.map((ep) => new EtcdClient({ endpoints: [ep], timeoutMs: o.timeoutMs }));
+  const lat: number[] = [];
+  let errors = 0;
+  const samples = new Set<string>();
+  let elu0 = performance.eventLoopUtilization();
+  let cpu0 = { at: performance.now(), sec: threadCpuSeconds() };
+  let elu: number | undefined;
+  let threadCpu = NaN;
+  const endWindow = (): void => {
+    if (elu !== undefined) return;
+    elu = performance.eventLoopUtilization(elu0).utilization;
+    threadCpu = (100 * (threadCpuSeconds() - cpu0.sec)) / ((performance.now() - cpu0.at) / 1000);
+  };
+  const t1 = setTimeout(() => {
+    elu0 = performance.eventLoopUtilization();
+    cpu0 = { at: performance.now(), sec: threadCpuSeconds() };
+  }, Math.max(0, o.measureFrom - Date.now()));
+  const t2 = setTimeout(endWindow, Math.max(0, o.measureTo - Date.now()));
+  const fail = (e: unknown): void => {
+    const now = Date.now();
+    if (now >= o.measureFrom && now <= o.measureTo) errors++;
+    if (samples.size < 5) samples.add(errText(e));
+  };
+
+  // Grant every lease and open every stream before the start, so the window measures keep-alives only.
+  const prepared = await Promise.all(
+    o.clients.map(async (ci) => {
+      const c = clients[ci % clients.length] as EtcdClient;
+      try {
+        const g = await c.leaseGrant(o.ttlSeconds);
+        return { id: g.id, client: c, stream: c.leaseKeepAlive() };
+      } catch (e) {
+        fail(e);
+        return undefined;
+      }
+    }),
+  );
+  await sleep(Math.max(0, o.startAt - Date.now()));
+
+  const one = async (p: { id: bigint; client: EtcdClient; stream: LeaseKeepAliveStream }): Promise<void> => {
+    let stream = p.stream;
+    // Bounded: stops at measureTo; every send has its own deadline.
+    while (Date.now() < o.measureTo) {
+      const t0 = performance.now();
+      try {
+        const r = await stream.send(p.id);
+        const ms = performance.now() - t0;
+        const now = Date.now();
+        if (r.ttl <= 0) throw new Error(`lease ${p.id} is gone (TTL ${r.ttl})`);
+        if (now >= o.measureFrom && now <= o.measureTo) lat.push(ms);
+      } catch (e) {
+        fail(e);
+        await sleep(10); // no hot loop on a failing endpoint
+        if (e instanceof ClientError) {
+          // The stream is broken for good once it failed: open a new one (not a retry of the send).
+          stream.close();
+          stream = p.client.leaseKeepAlive();
+        }
+      }
+    }
+    stream.close();
+  };
+  await Promise.all(prepared.filter((p) => p !== undefined).map(one));
+  clearTimeout(t1);
+  clearTimeout(t2);
+  endWindow();
+  await Promise.all(prepared.map((p) => (p ? p.client.leaseRevoke(p.id).catch(() => undefined) : undefined)));
+  for (const c of clients) c.close();
+  return { type: 'result', id: o.id, latenciesMs: Float64Array.from(lat), errors, errorSamples: [...samples], elu: elu ?? NaN, threadCpu };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main side.
+
+interface Options {
+  size: 1 | 3;
+  clients: number;
+  seconds: number;
+  warmup: number;
+  rounds: number;
+  workers: number;
+  ttl: number;
+  systems: SystemName[];
+  etcd: string;
+  keep: boolean;
+  timeoutMs: number;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string', default: '3' },
+      clients: { type: 'string', default: '100' },
+      seconds: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      ttl: { type: 'string', default: '60' },
+      systems: { type: 'string', default: 'tsetcd,etcd' },
+      etcd: { type: 'string', default: '/usr/bin/etcd' },
+      keep: { type: 'boolean', default: false },
+      'request-timeout': { type: 'string', default: '5' },
+    },
+  });
+  const int = (name: string, v: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${v}`);
+    return n;
+  };
+  const size = int('size', values.size, 1, 3);
+  if (size !== 1 && size !== 3) throw new Error('--size must be 1 or 3');
+  const systems = values.systems.split(',').map((s) => s.trim());
+  for (const s of systems) if (s !== 'tsetcd' && s !== 'etcd') throw new Error(`unknown system ${s} (tsetcd, etcd)`);
+  return {
+    size,
+    clients: int('clients', values.clients, 1, 10_000),
+    seconds: int('seconds', values.seconds, 1, 600),
+    warmup: int('warmup', values.warmup, 0, 60),
+    rounds: int('rounds', values.rounds, 1, 20),
+    workers: int('workers', values.workers, 1, 32),
+    ttl: int('ttl', values.ttl, 5, 3600),
+    systems: systems as SystemName[],
+    etcd: values.etcd,
+    keep: values.keep,
+    timeoutMs: int('request-timeout', values['request-timeout'], 1, 120) * 1000,
+  };
+}
+
+function cpuSeconds(statFile: string): number | undefined {
+  let s: string;
+  try {
+    s = readFileSync(statFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": utime is field 14, stime field 15 of the whole line.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+const CLK_TCK = 100; // Linux USER_HZ
+
+interface Member {
+  endpoint: string;
+  pid: number;
+}
+
+interface Running {
+  members: Member[];
+  stop(): Promise<void>;
+}
+
+async function startSystem(name: SystemName, dir: string, opt: Options): Promise<Running> {
+  const timing = ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS)];
+  if (name === 'tsetcd') {
+    const c = await LocalCluster.create({ size: opt.size, baseDir: dir, flags: timing, output: 'file' });
+    c.startAll();
+    return {
+      members: c.members.map((m) => ({ endpoint: m.clientUrl, pid: m.process?.pid ?? -1 })),
+      stop: () => c.stopAll('SIGTERM'),
+    };
+  }
+  const e = await startRealEtcdCluster(opt.size, { bin: opt.etcd, baseDir: dir, logToFiles: true, waitHealthy: false, flags: timing });
+  return { members: e.members.map((m) => ({ endpoint: m.clientUrl, pid: m.pid })), stop: () => e.stop('SIGTERM') };
+}
+
+/** Waits until every member agrees on a leader and the cluster takes a put; leader first. */
+async function leaderFirst(members: Member[], timeoutMs: number): Promise<Member[]> {
+  const c = new EtcdClient({ endpoints: members.map((m) => m.endpoint), timeoutMs: 2000 });
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  try {
+    while (Date.now() < deadline) {
+      try {
+        const st = await Promise.all(members.map((_, i) => c.status(i)));
+        const leader = st[0]?.leader ?? 0n;
+        const li = st.findIndex((s) => s.header.memberId === leader);
+        if (leader !== 0n && li >= 0 && st.every((s) => s.leader === leader)) {
+          await c.put({ key: 'bench/ready', value: 'x' }, { endpoint: li });
+          return [members[li] as Member, ...members.filter((_, i) => i !== li)];
+        }
+        last = `no agreed leader: ${st.map((s) => s.leader).join(',')}`;
+      } catch (e) {
+        last = errText(e);
+      }
+      await sleep(200);
+    }
+  } finally {
+    c.close();
+  }
+  throw new Error(`no leader within ${timeoutMs} ms: ${last}`);
+}
+
+class Pool {
+  private readonly workers: Worker[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, { left: number; results: RunResult[]; resolve: (r: RunResult[]) => void; reject: (e: Error) => void }>();
+
+  async start(n: number): Promise<void> {
+    const api = import.meta.resolve('tsx/esm/api');
+    // A worker cannot take tsx through execArgv on Node 20; it registers tsx and imports us.
+    const src = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(src, { eval: true });
+      this.workers.push(w);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`worker ${i} not ready in 30 s`)), 30_000);
+          w.on('message', (m: RunResult | { type: 'ready' } | { type: 'fatal'; id: number; error: string }) => {
+            if (m.type === 'ready') {
+              clearTimeout(t);
+              resolve();
+            } else if (m.type === 'fatal') {
+              this.pending.get(m.id)?.reject(new Error(`worker ${i}: ${m.error}`));
+              this.pending.delete(m.id);
+            } else {
+              const p = this.pending.get(m.id);
+              if (!p) return;
+              p.results.push(m);
+              if (--p.left === 0) {
+                this.pending.delete(m.id);
+                p.resolve(p.results);
+              }
+            }
+          });
+          w.on('error', (e) => {
+            clearTimeout(t);
+            reject(e);
+            for (const p of this.pending.values()) p.reject(e);
+            this.pending.clear();
+          });
+        }),
+      );
+    }
+    await Promise.all(ready);
+  }
+
+  run(order: Omit<RunOrder, 'type' | 'id' | 'clients'>, totalClients: number, timeoutMs: number): Promise<RunResult[]> {
+    const id = this.nextId++;
+    const shares: number[][] = this.workers.map(() => []);
+    for (let c = 0; c < totalClients; c++) shares[c % this.workers.length]?.push(c);
+    const busy = this.workers.map((w, i) => ({ w, share: shares[i] as number[] })).filter((x) => x.share.length > 0);
+    return new Promise<RunResult[]>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`run ${id} did not finish within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, {
+        left: busy.length,
+        results: [],
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
+      for (const { w, share } of busy) w.postMessage({ ...order, type: 'run', id, clients: share } satisfies RunOrder);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) w.postMessage({ type: 'close' });
+    await Promise.all(this.workers.map((w) => Promise.race([new Promise((r) => w.once('exit', r)), sleep(2000).then(() => w.terminate())])));
+    this.workers.length = 0;
+  }
+}
+
+interface RunRow {
+  system: SystemName;
+  round: number;
+  ops: number;
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+  serverCpu: number;
+  memberCpu: number[];
+  genCpu: number;
+  genThreadCpu: number;
+  genElu: number;
+  errors: number;
+  errorSamples: string[];
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
+const f2 = (x: number): string => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
+const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : '-');
+const cpuPerOp = (cpuPct: number, opsPerSec: number): number => (opsPerSec > 0 ? ((cpuPct / 100) * 1e6) / opsPerSec : NaN);
+
+async function runOne(system: SystemName, round: number, opt: Options, pool: Pool, baseDir: string, track: (r: Running | undefined) => void): Promise<RunRow> {
+  const dir = path.join(baseDir, `${system}-${round}`);
+  const sys = await startSystem(system, dir, opt);
+  track(sys);
+  try {
+    const members = await leaderFirst(sys.members, 90_000);
+    const startAt = Date.now() + 2000 + opt.clients * 5; // time to grant leases and open streams
+    const measureFrom = startAt + opt.warmup * 1000;
+    const measureTo = measureFrom + opt.seconds * 1000;
+    const sample = (): { at: number; proc: number[]; gen: NodeJS.CpuUsage } => ({
+      at: performance.now(),
+      proc: members.map((m) => cpuSeconds(`/proc/${m.pid}/stat`) ?? NaN),
+      gen: process.cpuUsage(),
+    });
+    let before: ReturnType<typeof sample> | undefined;
+    let after: ReturnType<typeof sample> | undefined;
+    const t1 = setTimeout(() => (before = sample()), measureFrom - Date.now());
+    const t2 = setTimeout(() => (after = sample()), measureTo - Date.now());
+    let results: RunResult[];
+    try {
+      results = await pool.run(
+        { endpoints: members.map((m) => m.endpoint), ttlSeconds: opt.ttl, startAt, measureFrom, measureTo, timeoutMs: opt.timeoutMs },
+        opt.clients,
+        measureTo - Date.now() + opt.timeoutMs + 30_000,
+      );
+    } finally {
+      clearTimeout(t1);
+      clearTimeout(t2);
+    }
+    after ??= sample();
+    if (!before) throw new Error('CPU sample missing (run ended before its window?)');
+    const wallS = (after.at - before.at) / 1000;
+    const pct = (sec: number): number => (100 * sec) / wallS;
+    const b = before;
+    const memberCpu = after.proc.map((x, i) => pct(x - (b.proc[i] ?? NaN)));
+    const lat = new Float64Array(results.reduce((n, r) => n + r.latenciesMs.length, 0));
+    let off = 0;
+    for (const r of results) {
+      lat.set(r.latenciesMs, off);
+      off += r.latenciesMs.length;
+    }
+    lat.sort();
+    const row: RunRow = {
+      system,
+      round,
+      ops: lat.length,
+      opsPerSec: lat.length / opt.seconds,
+      p50: percentile(lat, 0.5),
+      p99: percentile(lat, 0.99),
+      serverCpu: memberCpu.reduce((x, y) => x + y, 0),
+      memberCpu,
+      genCpu: pct((after.gen.user - b.gen.user + after.gen.system - b.gen.system) / 1e6),
+      genThreadCpu: Math.max(...results.map((r) => r.threadCpu)),
+      genElu: 100 * Math.max(...results.map((r) => r.elu)),
+      errors: results.reduce((n, r) => n + r.errors, 0),
+      errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))],
+    };
+    console.error(
+      `${system} round ${round}: ${f0(row.opsPerSec)} keep-alives/s p50 ${f2(row.p50)} ms p99 ${f2(row.p99)} ms, server ${f0(row.serverCpu)}% [${memberCpu.map(f0).join('/')}] ` +
+        `(${f0(cpuPerOp(row.serverCpu, row.opsPerSec))} µs/keep-alive), gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%)` +
+        (row.errors ? ` errors ${row.errors}: ${row.errorSamples.join(' | ')}` : ''),
+    );
+    return row;
+  } finally {
+    await sys.stop().catch(() => undefined);
+    track(undefined);
+    if (!opt.keep) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function renderReport(opt: Options, rows: RunRow[]): string {
+  const cpus = os.cpus();
+  const lines: string[] = [];
+  lines.push(`# Lease keep-alives: tsetcd vs etcd 3.4, ${opt.size} member(s) each, same machine`);
+  lines.push('');
+  lines.push(
+    `${new Date().toISOString()} — ${cpus.length} x ${cpus[0]?.model ?? '?'}, Node ${process.version}, etcd ${etcdVersionCache ?? 'unknown'}. ` +
+      `${opt.clients} clients, each with its own lease (TTL ${opt.ttl} s) and keep-alive stream, sending back to back; client i on endpoint i mod ${opt.size}, leader first. ` +
+      `${opt.workers} generator worker thread(s), one connection per endpoint each. ${opt.seconds} s measured after ${opt.warmup} s warmup; ` +
+      `heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms; a fresh cluster per run, runs alternating (${opt.systems.join(', ')}), ${opt.rounds} round(s).`,
+  );
+  lines.push('');
+  lines.push(
+    'CPU % is of one core over the measured window: server = sum over members (/proc/<pid>/stat, all threads), members leader first; µs/keep-alive = that CPU per answered keep-alive; ' +
+      'gen = this program, all threads; gen thr / ELU = the busiest worker thread (near 100% = the generator is the limit).',
+  );
+  lines.push('');
+  lines.push('| system | round | keep-alives/s | p50 ms | p99 ms | server CPU % | members CPU % | server µs/keep-alive | gen CPU % | gen thr % | gen ELU % | errors |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    lines.push(
+      `| ${r.system} | ${r.round} | ${f0(r.opsPerSec)} | ${f2(r.p50)} | ${f2(r.p99)} | ${f0(r.serverCpu)} | ${r.memberCpu.map(f0).join(' / ')} | ${f0(cpuPerOp(r.serverCpu, r.opsPerSec))} | ` +
+        `${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${r.errors} |`,
+    );
+  }
+  if (opt.systems.includes('tsetcd') && opt.systems.includes('etcd')) {
+    const med = (sys: SystemName, f: (r: RunRow) => number): number => median(rows.filter((r) => r.system === sys).map(f));
+    lines.push('');
+    lines.push('## Medians and ratio tsetcd/etcd');
+    lines.push('');
+    lines.push('| figure | tsetcd | etcd | tsetcd/etcd |');
+    lines.push('| --- | ---: | ---: | ---: |');
+    const fig = (name: string, f: (r: RunRow) => number, fmt: (x: number) => string): void => {
+      const t = med('tsetcd', f);
+      const e = med('etcd', f);
+      lines.push(`| ${name} | ${fmt(t)} | ${fmt(e)} | ${ratio(t, e)} |`);
+    };
+    fig('keep-alives/s', (r) => r.opsPerSec, f0);
+    fig('latency p50 ms', (r) => r.p50, f2);
+    fig('latency p99 ms', (r) => r.p99, f2);
+    fig('server CPU %', (r) => r.serverCpu, f0);
+    fig('server CPU µs/keep-alive', (r) => cpuPerOp(r.serverCpu, r.opsPerSec), f0);
+    fig('generator CPU %', (r) => r.genCpu, f0);
+  }
+  const errs = rows.filter((r) => r.errorSamples.length > 0);
+  if (errs.length > 0) {
+    lines.push('');
+    lines.push('## Errors');
+    lines.push('');
+    for (const r of errs) lines.push(`- ${r.system} round ${r.round}: ${r.errors} in window; e.g. ${r.errorSamples.join(' | ')}`);
+  }
+  const saturated = rows.filter((r) => r.genThreadCpu > 85);
+  if (saturated.length > 0) {
+    lines.push('');
+    lines.push(`**Warning:** a generator worker thread used > 85% of a core in ${saturated.map((r) => `${r.system}/r${r.round}`).join(', ')}: the generator may be the limit there.`);
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+let etcdVersionCache: string | undefined;
+async function readEtcdVersion(bin: string): Promise<void> {
+  const child = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+  if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  etcdVersionCache = /etcd Version: (\S+)/.exec(out)?.[1];
+}
+
+async function main(): Promise<void> {
+  const opt = parseOptions();
+  if (opt.systems.includes('etcd') && !existsSync(opt.etcd)) throw new Error(`no etcd at ${opt.etcd}`);
+  await readEtcdVersion(opt.etcd).catch(() => undefined);
+  const runs = opt.rounds * opt.systems.length;
+  const perRunMs = 90_000 + (opt.warmup + opt.seconds) * 1000 + opt.clients * 5 + opt.timeoutMs + 45_000;
+  const budgetMs = 60_000 + runs * perRunMs;
+  const baseDir = await mkdtemp(path.join(os.tmpdir(), 'bench-lease-'));
+
+  let running: Running | undefined;
+  let pool: Pool | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => {
+    cleaning ??= (async () => {
+      await pool?.close().catch(() => undefined);
+      await running?.stop().catch(() => undefined);
+      if (!opt.keep) await rm(baseDir, { recursive: true, force: true }).catch(() => undefined);
+      else console.error(`data and logs kept in ${baseDir}`);
+    })();
+    return cleaning;
+  };
+  // Last resort: SIGKILL the members we started, by PID.
+  process.on('exit', () => {
+    for (const m of running?.members ?? []) {
+      try {
+        if (m.pid > 0) process.kill(m.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    console.error(`\n${sig}: stopping what this program started...`);
+    void cleanup().then(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const watchdog = setTimeout(() => {
+    console.error(`overall deadline of ${Math.round(budgetMs / 1000)} s passed; stopping`);
+    void cleanup().then(() => process.exit(2));
+  }, budgetMs);
+  watchdog.unref();
+
+  try {
+    pool = new Pool();
+    await pool.start(opt.workers);
+    const rows: RunRow[] = [];
+    for (let round = 1; round <= opt.rounds; round++) {
+      for (const system of opt.systems) {
+        rows.push(await runOne(system, round, opt, pool, baseDir, (r) => (running = r)));
+        await sleep(500);
+      }
+    }
+    const report = renderReport(opt, rows);
+    console.log(report);
+    const resultsDir = path.join(HERE, '..', 'results');
+    await mkdir(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `lease-keepalive-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+    await writeFile(file, report);
+    console.error(`written to ${path.relative(process.cwd(), file)}`);
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+  }
+}
+
+if (isMainThread) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+      process.exit(1);
+    },
+  );
+} else {
+  workerMain();
+}
