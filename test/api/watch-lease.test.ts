@@ -3,7 +3,7 @@
  * and through a plain grpc-js client for what etcd3 does not expose (progress requests,
  * compaction cancels, malformed requests, keep-alive stream errors).
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Watcher } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GrpcCode } from '../../src/errors.js';
@@ -219,6 +219,21 @@ describe('api: Watch and LeaseKeepAlive streams on the wire', () => {
     // The member still serves.
     expect((await fake.member.range({ key: b('m') })).kvs).toHaveLength(1);
     expect(fake.log.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it('ends a call whose request bytes are not a WatchRequest, and goes on serving', async () => {
+    const raw = new grpc.Client(fake.endpoint.replace('http://', ''), grpc.credentials.createInsecure());
+    try {
+      const call = raw.makeBidiStreamRequest<Buffer, Buffer>('/etcdserverpb.Watch/Watch', (m) => m, (m) => m);
+      const rec = new StreamRecorder(call);
+      // Field 1 (create_request) as a length-delimited field whose length runs past the end.
+      call.write(Buffer.from([0x0a, 0x7f, 0x01]));
+      await rec.waitEnd();
+      expect(rec.error?.code).toBe(GrpcCode.INTERNAL);
+    } finally {
+      raw.close();
+    }
+    expect((await fake.member.range({ key: b('m') })).kvs).toHaveLength(1);
   });
 
   it('ends a stream whose client went away, so its watchers stop', async () => {
