@@ -496,6 +496,9 @@ interface RunRow {
   putErrors: number;
   putErrorSamples: string[];
   putsPerSec: number;
+  /** Put acknowledgement latency: how long the put itself took. */
+  putP50: number;
+  putP99: number;
   expected: number;
   received: number;
   missing: number;
@@ -512,11 +515,17 @@ interface RunRow {
   genCpu: number;
   genThreadCpu: number;
   genElu: number;
+  /** Event-loop utilisation of the main thread, which sends the puts, during the put phase. */
+  putterElu: number;
   workerErrors: string[];
 }
 
 /** Puts at `rate`/s for `seconds`; returns acknowledged puts per key, errors, and the put count. */
-async function putPhase(endpoint: string, l: Layout, opt: Options): Promise<{ putsPerKey: Uint32Array; puts: number; errors: number; samples: string[]; seconds: number }> {
+async function putPhase(
+  endpoint: string,
+  l: Layout,
+  opt: Options,
+): Promise<{ putsPerKey: Uint32Array; puts: number; errors: number; samples: string[]; seconds: number; putLatenciesMs: Float64Array }> {
   const c = new EtcdClient({ endpoints: [endpoint], timeoutMs: 5000 });
   const putsPerKey = new Uint32Array(l.keys);
   const total = opt.rate * opt.seconds;
@@ -527,6 +536,7 @@ async function putPhase(endpoint: string, l: Layout, opt: Options): Promise<{ pu
   let acked = 0;
   let errors = 0;
   const samples = new Set<string>();
+  const putLat = new Float64Array(total);
   const start = performance.now();
   const endBy = start + opt.seconds * 1000;
   try {
@@ -537,10 +547,12 @@ async function putPhase(endpoint: string, l: Layout, opt: Options): Promise<{ pu
         while (sent < due && sent - done < maxInFlight) {
           const k = sent % l.keys;
           const v = Buffer.from(value);
-          v.writeDoubleLE(nowMs(), 0);
+          const sentAt = nowMs();
+          v.writeDoubleLE(sentAt, 0);
           sent++;
           c.put({ key: putKey(l, k), value: v }).then(
             () => {
+              putLat[acked] = nowMs() - sentAt;
               putsPerKey[k] = (putsPerKey[k] as number) + 1;
               acked++;
               done++;
@@ -561,7 +573,7 @@ async function putPhase(endpoint: string, l: Layout, opt: Options): Promise<{ pu
   } finally {
     c.close();
   }
-  return { putsPerKey, puts: acked, errors, samples: [...samples], seconds: (performance.now() - start) / 1000 };
+  return { putsPerKey, puts: acked, errors, samples: [...samples], seconds: (performance.now() - start) / 1000, putLatenciesMs: putLat.slice(0, acked).sort() };
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -597,7 +609,9 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
 
     await pool.all(() => ({ type: 'window' }), undefined, 0);
     const cpu0 = { at: performance.now(), server: cpuSeconds(`/proc/${sys.pid}/stat`) ?? NaN, gen: process.cpuUsage() };
+    const mainElu0 = performance.eventLoopUtilization();
     const put = await putPhase(sys.endpoint, l, opt);
+    const putterElu = performance.eventLoopUtilization(mainElu0).utilization;
     // Wait (bounded) for the events still on their way.
     let expectedTotal = 0;
     for (let k = 0; k < l.keys; k++) expectedTotal += (put.putsPerKey[k] as number) * matchesOfKey(l, k);
@@ -630,6 +644,8 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
       putErrors: put.errors,
       putErrorSamples: put.samples,
       putsPerSec: put.puts / put.seconds,
+      putP50: percentile(put.putLatenciesMs, 0.5),
+      putP99: percentile(put.putLatenciesMs, 0.99),
       expected: fin.reduce((n, f) => n + f.expected, 0),
       received: fin.reduce((n, f) => n + f.received, 0),
       missing: fin.reduce((n, f) => n + f.missing, 0),
@@ -646,13 +662,14 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
       genCpu: (100 * ((cpu1.gen.user - cpu0.gen.user + cpu1.gen.system - cpu0.gen.system) / 1e6)) / wallS,
       genThreadCpu: Math.max(...fin.map((f) => f.threadCpu)),
       genElu: 100 * Math.max(...fin.map((f) => f.elu)),
+      putterElu: 100 * putterElu,
       workerErrors: [...new Set(fin.flatMap((f) => f.errors))],
     };
     if (row.expected !== expectedTotal) throw new Error(`workers expected ${row.expected} events, the put phase ${expectedTotal}`);
     console.error(
-      `${system} round ${round}: ${f0(row.putsPerSec)} puts/s, events ${row.received}/${row.expected} (missing ${row.missing} on ${row.watchersMissing} watchers, extra ${row.extra}), ` +
+      `${system} round ${round}: ${f0(row.putsPerSec)} puts/s (put p50 ${f2(row.putP50)} p99 ${f2(row.putP99)} ms), events ${row.received}/${row.expected} (missing ${row.missing} on ${row.watchersMissing} watchers, extra ${row.extra}), ` +
         `latency p50 ${f2(row.p50)} p90 ${f2(row.p90)} p99 ${f2(row.p99)} max ${f2(row.max)} ms, RSS end ${f0(row.rssEnd)} MiB, server CPU ${f0(row.serverCpu)}%, ` +
-        `gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%)` +
+        `gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%; putter elu ${f0(row.putterElu)}%)` +
         (row.putErrors ? ` put errors ${row.putErrors}: ${row.putErrorSamples.join(' | ')}` : '') +
         (row.workerErrors.length ? ` watch errors: ${row.workerErrors.join(' | ')}` : ''),
     );
@@ -690,18 +707,18 @@ function renderReport(opt: Options, rows: RunRow[]): string {
   );
   lines.push('');
   lines.push(
-    'Latency: receive time minus put send time, per event, same clock. Events: expected = acknowledged puts x watchers on the key; missing/extra per watcher. ' +
+    'Latency: receive time minus put send time, per event, same clock (put p50/p99: the put\'s own acknowledgement, for comparison). Events: expected = acknowledged puts x watchers on the key; missing/extra per watcher. ' +
       'RSS: the server process (/proc/<pid>/status) before watchers, after creating them, at the end; KiB/watcher = growth from creating them. ' +
       'CPU % is of one core over the put window (and the drain): server = the member process, all threads; gen = this program, all threads; ' +
-      'gen thr / ELU = the busiest receiver worker thread (near 100% = the generator is the limit).',
+      'gen thr / ELU = the busiest receiver worker thread; putter ELU = the main thread sending the puts (near 100% = the generator is the limit).',
   );
   lines.push('');
-  lines.push('| system | round | watchers | streams | create s | puts/s | events expected | received | missing (watchers) | extra | p50 ms | p90 ms | p99 ms | max ms | RSS before MiB | RSS watchers MiB | RSS end MiB | KiB/watcher | server CPU % | gen CPU % | gen thr % | gen ELU % |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| system | round | watchers | streams | create s | puts/s | put p50 ms | put p99 ms | events expected | received | missing (watchers) | extra | p50 ms | p90 ms | p99 ms | max ms | RSS before MiB | RSS watchers MiB | RSS end MiB | KiB/watcher | server CPU % | gen CPU % | gen thr % | gen ELU % | putter ELU % |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     lines.push(
-      `| ${r.system} | ${r.round} | ${r.watchers} | ${r.streams} | ${f1(r.createS)} | ${f0(r.putsPerSec)} | ${r.expected} | ${r.received} | ${r.missing} (${r.watchersMissing}) | ${r.extra} | ` +
-        `${f2(r.p50)} | ${f2(r.p90)} | ${f2(r.p99)} | ${f2(r.max)} | ${f0(r.rssBefore)} | ${f0(r.rssWatchers)} | ${f0(r.rssEnd)} | ${f2(perWatcherKiB(r))} | ${f0(r.serverCpu)} | ${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} |`,
+      `| ${r.system} | ${r.round} | ${r.watchers} | ${r.streams} | ${f1(r.createS)} | ${f0(r.putsPerSec)} | ${f2(r.putP50)} | ${f2(r.putP99)} | ${r.expected} | ${r.received} | ${r.missing} (${r.watchersMissing}) | ${r.extra} | ` +
+        `${f2(r.p50)} | ${f2(r.p90)} | ${f2(r.p99)} | ${f2(r.max)} | ${f0(r.rssBefore)} | ${f0(r.rssWatchers)} | ${f0(r.rssEnd)} | ${f2(perWatcherKiB(r))} | ${f0(r.serverCpu)} | ${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${f0(r.putterElu)} |`,
     );
   }
   const med = (sys: SystemName, f: (r: RunRow) => number): number => median(rows.filter((r) => r.system === sys).map(f));
@@ -718,6 +735,8 @@ function renderReport(opt: Options, rows: RunRow[]): string {
     };
     fig('watcher creation s', (r) => r.createS, f1);
     fig('puts/s', (r) => r.putsPerSec, f0);
+    fig('put p50 ms', (r) => r.putP50, f2);
+    fig('put p99 ms', (r) => r.putP99, f2);
     fig('events missing', (r) => r.missing, f0);
     fig('latency p50 ms', (r) => r.p50, f2);
     fig('latency p90 ms', (r) => r.p90, f2);
@@ -742,10 +761,10 @@ function renderReport(opt: Options, rows: RunRow[]): string {
       );
     }
   }
-  const saturated = rows.filter((r) => r.genThreadCpu > 85);
+  const saturated = rows.filter((r) => r.genThreadCpu > 85 || r.putterElu > 85);
   if (saturated.length > 0) {
     lines.push('');
-    lines.push(`**Warning:** a receiver worker thread used > 85% of a core in ${saturated.map((r) => `${r.system}/r${r.round}`).join(', ')}: the generator may be the limit there.`);
+    lines.push(`**Warning:** a receiver worker thread used > 85% of a core, or the putter's event loop was > 85% busy, in ${saturated.map((r) => `${r.system}/r${r.round}`).join(', ')}: the generator may be the limit there.`);
   }
   lines.push('');
   return lines.join('\n');
