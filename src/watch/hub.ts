@@ -84,7 +84,8 @@ export class WatchHub {
   /** @internal Used by WatchStream. */
   add(w: Watcher): void {
     // etcd: start 0 or after the current revision -> synced, else unsynced.
-    if (w.minRev <= 0) w.minRev = this.rev + 1;
+    // etcd: 0 means "from the next revision"; a negative start is refused as compacted below.
+    if (w.minRev === 0) w.minRev = this.rev + 1;
     if (w.minRev > this.rev) {
       w.state = 'synced';
       this.synced.add(w);
@@ -195,7 +196,7 @@ export class WatchHub {
       const chosen: Watcher[] = [];
       for (const w of this.unsynced) {
         if (chosen.length >= this.maxWatchersPerSync) break;
-        if (w.minRev < compactRev) {
+        if (w.minRev < compactRev || w.minRev < 1) {
           // etcd: minRev < compactRev -> compacted response, watcher gone; full buffer -> next round.
           const resp: WatchResponse = { watchId: w.id, events: [], revision: this.rev, compactRevision: compactRev, canceled: true };
           if (w.send(resp)) this.remove(w);

@@ -20,7 +20,7 @@ export interface WatchRequest {
    * byte too: all keys); otherwise the keys in [key, rangeEnd).
    */
   readonly rangeEnd?: Uint8Array;
-  /** First revision to deliver; <= 0 means "from the next revision" (etcd's 0). */
+  /** First revision to deliver; 0 means "from the next revision"; a negative one is refused as compacted (as etcd). */
   readonly startRevision?: number;
   /** Deliver the previous kv with each event (see prev-kv.ts: the stream fills missing ones). */
   readonly prevKv?: boolean;

@@ -89,6 +89,10 @@ describe('member: watch', () => {
     w.create({ key: b('k'), startRevision: 2 });
     const [, canceled] = await take(w, 2);
     expect(canceled).toMatchObject({ canceled: true, compactRevision: 4 });
+    // A negative start revision is refused the same way, as etcd does.
+    w.create({ key: b('k'), startRevision: -3 });
+    const [, refused] = await take(w, 2);
+    expect(refused).toMatchObject({ canceled: true, compactRevision: 4 });
     w.close();
   });
 
