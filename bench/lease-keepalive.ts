@@ -233,6 +233,18 @@ function cpuSeconds(statFile: string): number | undefined {
 }
 const CLK_TCK = 100; // Linux USER_HZ
 
+/** Busy seconds of the whole machine (all cores, every process), from /proc/stat. */
+function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 interface Member {
   endpoint: string;
   pid: number;
@@ -374,6 +386,8 @@ interface RunRow {
   genCpu: number;
   genThreadCpu: number;
   genElu: number;
+  /** The rest of the machine: /proc/stat busy minus server and generator (other people's work). */
+  othersCpu: number;
   errors: number;
   errorSamples: string[];
 }
@@ -405,10 +419,11 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
     const startAt = Date.now() + 2000 + opt.clients * 5; // time to grant leases and open streams
     const measureFrom = startAt + opt.warmup * 1000;
     const measureTo = measureFrom + opt.seconds * 1000;
-    const sample = (): { at: number; proc: number[]; gen: NodeJS.CpuUsage } => ({
+    const sample = (): { at: number; proc: number[]; gen: NodeJS.CpuUsage; machine: number } => ({
       at: performance.now(),
       proc: members.map((m) => cpuSeconds(`/proc/${m.pid}/stat`) ?? NaN),
       gen: process.cpuUsage(),
+      machine: machineBusySeconds(),
     });
     let before: ReturnType<typeof sample> | undefined;
     let after: ReturnType<typeof sample> | undefined;
@@ -450,12 +465,14 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
       genCpu: pct((after.gen.user - b.gen.user + after.gen.system - b.gen.system) / 1e6),
       genThreadCpu: Math.max(...results.map((r) => r.threadCpu)),
       genElu: 100 * Math.max(...results.map((r) => r.elu)),
+      othersCpu: 0,
       errors: results.reduce((n, r) => n + r.errors, 0),
       errorSamples: [...new Set(results.flatMap((r) => r.errorSamples))],
     };
+    row.othersCpu = pct(after.machine - b.machine) - row.serverCpu - row.genCpu;
     console.error(
       `${system} round ${round}: ${f0(row.opsPerSec)} keep-alives/s p50 ${f2(row.p50)} ms p99 ${f2(row.p99)} ms, server ${f0(row.serverCpu)}% [${memberCpu.map(f0).join('/')}] ` +
-        `(${f0(cpuPerOp(row.serverCpu, row.opsPerSec))} µs/keep-alive), gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%)` +
+        `(${f0(cpuPerOp(row.serverCpu, row.opsPerSec))} µs/keep-alive), gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%), others ${f0(row.othersCpu)}%` +
         (row.errors ? ` errors ${row.errors}: ${row.errorSamples.join(' | ')}` : ''),
     );
     return row;
@@ -480,15 +497,15 @@ function renderReport(opt: Options, rows: RunRow[]): string {
   lines.push('');
   lines.push(
     'CPU % is of one core over the measured window: server = sum over members (/proc/<pid>/stat, all threads), members leader first; µs/keep-alive = that CPU per answered keep-alive; ' +
-      'gen = this program, all threads; gen thr / ELU = the busiest worker thread (near 100% = the generator is the limit).',
+      'gen = this program, all threads; gen thr / ELU = the busiest worker thread (near 100% = the generator is the limit); others = the rest of the machine (/proc/stat busy minus server and generator): noise from other work.',
   );
   lines.push('');
-  lines.push('| system | round | keep-alives/s | p50 ms | p99 ms | server CPU % | members CPU % | server µs/keep-alive | gen CPU % | gen thr % | gen ELU % | errors |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| system | round | keep-alives/s | p50 ms | p99 ms | server CPU % | members CPU % | server µs/keep-alive | gen CPU % | gen thr % | gen ELU % | others CPU % | errors |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     lines.push(
       `| ${r.system} | ${r.round} | ${f0(r.opsPerSec)} | ${f2(r.p50)} | ${f2(r.p99)} | ${f0(r.serverCpu)} | ${r.memberCpu.map(f0).join(' / ')} | ${f0(cpuPerOp(r.serverCpu, r.opsPerSec))} | ` +
-        `${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${r.errors} |`,
+        `${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${f0(r.othersCpu)} | ${r.errors} |`,
     );
   }
   if (opt.systems.includes('tsetcd') && opt.systems.includes('etcd')) {

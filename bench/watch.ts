@@ -364,6 +364,18 @@ function cpuSeconds(statFile: string): number | undefined {
 }
 const CLK_TCK = 100; // Linux USER_HZ
 
+/** Busy seconds of the whole machine (all cores, every process), from /proc/stat. */
+function machineBusySeconds(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 function rssMiB(pid: number): number {
   try {
     const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -517,6 +529,8 @@ interface RunRow {
   genElu: number;
   /** Event-loop utilisation of the main thread, which sends the puts, during the put phase. */
   putterElu: number;
+  /** The rest of the machine: /proc/stat busy minus server and generator (other people's work). */
+  othersCpu: number;
   workerErrors: string[];
 }
 
@@ -608,7 +622,7 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
     console.error(`${system} round ${round}: ${created} watchers on ${l.streams} streams in ${createS.toFixed(1)} s; RSS ${rssBefore.toFixed(0)} -> ${rssWatchers.toFixed(0)} MiB`);
 
     await pool.all(() => ({ type: 'window' }), undefined, 0);
-    const cpu0 = { at: performance.now(), server: cpuSeconds(`/proc/${sys.pid}/stat`) ?? NaN, gen: process.cpuUsage() };
+    const cpu0 = { at: performance.now(), server: cpuSeconds(`/proc/${sys.pid}/stat`) ?? NaN, gen: process.cpuUsage(), machine: machineBusySeconds() };
     const mainElu0 = performance.eventLoopUtilization();
     const put = await putPhase(sys.endpoint, l, opt);
     const putterElu = performance.eventLoopUtilization(mainElu0).utilization;
@@ -622,7 +636,7 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
       if (got >= expectedTotal || Date.now() > drainBy) break;
       await sleep(100);
     }
-    const cpu1 = { at: performance.now(), server: cpuSeconds(`/proc/${sys.pid}/stat`) ?? NaN, gen: process.cpuUsage() };
+    const cpu1 = { at: performance.now(), server: cpuSeconds(`/proc/${sys.pid}/stat`) ?? NaN, gen: process.cpuUsage(), machine: machineBusySeconds() };
     const rssEnd = rssMiB(sys.pid);
     const fin = await pool.all<Finished>(() => ({ type: 'finish', putsPerKey: put.putsPerKey }), 'finished', 30_000);
 
@@ -663,13 +677,15 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
       genThreadCpu: Math.max(...fin.map((f) => f.threadCpu)),
       genElu: 100 * Math.max(...fin.map((f) => f.elu)),
       putterElu: 100 * putterElu,
+      othersCpu: 0,
       workerErrors: [...new Set(fin.flatMap((f) => f.errors))],
     };
+    row.othersCpu = (100 * (cpu1.machine - cpu0.machine)) / wallS - row.serverCpu - row.genCpu;
     if (row.expected !== expectedTotal) throw new Error(`workers expected ${row.expected} events, the put phase ${expectedTotal}`);
     console.error(
       `${system} round ${round}: ${f0(row.putsPerSec)} puts/s (put p50 ${f2(row.putP50)} p99 ${f2(row.putP99)} ms), events ${row.received}/${row.expected} (missing ${row.missing} on ${row.watchersMissing} watchers, extra ${row.extra}), ` +
         `latency p50 ${f2(row.p50)} p90 ${f2(row.p90)} p99 ${f2(row.p99)} max ${f2(row.max)} ms, RSS end ${f0(row.rssEnd)} MiB, server CPU ${f0(row.serverCpu)}%, ` +
-        `gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%; putter elu ${f0(row.putterElu)}%)` +
+        `gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%; putter elu ${f0(row.putterElu)}%), others ${f0(row.othersCpu)}%` +
         (row.putErrors ? ` put errors ${row.putErrors}: ${row.putErrorSamples.join(' | ')}` : '') +
         (row.workerErrors.length ? ` watch errors: ${row.workerErrors.join(' | ')}` : ''),
     );
@@ -710,15 +726,15 @@ function renderReport(opt: Options, rows: RunRow[]): string {
     'Latency: receive time minus put send time, per event, same clock (put p50/p99: the put\'s own acknowledgement, for comparison). Events: expected = acknowledged puts x watchers on the key; missing/extra per watcher. ' +
       'RSS: the server process (/proc/<pid>/status) before watchers, after creating them, at the end; KiB/watcher = growth from creating them. ' +
       'CPU % is of one core over the put window (and the drain): server = the member process, all threads; gen = this program, all threads; ' +
-      'gen thr / ELU = the busiest receiver worker thread; putter ELU = the main thread sending the puts (near 100% = the generator is the limit).',
+      'gen thr / ELU = the busiest receiver worker thread; putter ELU = the main thread sending the puts (near 100% = the generator is the limit); others = the rest of the machine (/proc/stat busy minus server and generator): noise from other work.',
   );
   lines.push('');
-  lines.push('| system | round | watchers | streams | create s | puts/s | put p50 ms | put p99 ms | events expected | received | missing (watchers) | extra | p50 ms | p90 ms | p99 ms | max ms | RSS before MiB | RSS watchers MiB | RSS end MiB | KiB/watcher | server CPU % | gen CPU % | gen thr % | gen ELU % | putter ELU % |');
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| system | round | watchers | streams | create s | puts/s | put p50 ms | put p99 ms | events expected | received | missing (watchers) | extra | p50 ms | p90 ms | p99 ms | max ms | RSS before MiB | RSS watchers MiB | RSS end MiB | KiB/watcher | server CPU % | gen CPU % | gen thr % | gen ELU % | putter ELU % | others CPU % |');
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     lines.push(
       `| ${r.system} | ${r.round} | ${r.watchers} | ${r.streams} | ${f1(r.createS)} | ${f0(r.putsPerSec)} | ${f2(r.putP50)} | ${f2(r.putP99)} | ${r.expected} | ${r.received} | ${r.missing} (${r.watchersMissing}) | ${r.extra} | ` +
-        `${f2(r.p50)} | ${f2(r.p90)} | ${f2(r.p99)} | ${f2(r.max)} | ${f0(r.rssBefore)} | ${f0(r.rssWatchers)} | ${f0(r.rssEnd)} | ${f2(perWatcherKiB(r))} | ${f0(r.serverCpu)} | ${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${f0(r.putterElu)} |`,
+        `${f2(r.p50)} | ${f2(r.p90)} | ${f2(r.p99)} | ${f2(r.max)} | ${f0(r.rssBefore)} | ${f0(r.rssWatchers)} | ${f0(r.rssEnd)} | ${f2(perWatcherKiB(r))} | ${f0(r.serverCpu)} | ${f0(r.genCpu)} | ${f0(r.genThreadCpu)} | ${f0(r.genElu)} | ${f0(r.putterElu)} | ${f0(r.othersCpu)} |`,
     );
   }
   const med = (sys: SystemName, f: (r: RunRow) => number): number => median(rows.filter((r) => r.system === sys).map(f));
