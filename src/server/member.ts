@@ -1226,6 +1226,10 @@ export class EtcdServer implements MemberService {
     }
   }
 
+  testBug(name: 'lock-without-lease-check'): boolean {
+    return this.cfg.testHooks?.bug(name) ?? false;
+  }
+
   /** Watcher counts by place (etcd's watcher gauges); for tests and metrics. */
   watchStats(): { synced: number; unsynced: number; victims: number; streams: number } {
     return { ...this.hub.stats(), streams: this.watchStreams.size };

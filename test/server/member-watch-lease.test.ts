@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../cluster/local-cluster.js';
 import { DEFAULTS, type ServerConfig } from '../../src/server/config.js';
+import { lock } from '../../src/server/lock.js';
 import { EtcdServer } from '../../src/server/member.js';
 import type { MemberWatchStream, WatchResult } from '../../src/server/service.js';
 import { TestHooks } from '../../src/server/test-hooks.js';
@@ -241,6 +242,19 @@ describe('member: test hooks', () => {
     expect(revs.length).toBe(118);
     expect(Array.from({ length: 120 }, (_, i) => i + 2).filter((r) => !revs.includes(r))).toEqual([51, 101]);
     w.close();
+  });
+
+  it('the lock-without-lease-check bug grants a held lock at once; without it the second waits', async () => {
+    for (const bug of [false, true]) {
+      const { server } = await startMember({ testHooks: new TestHooks(bug ? ['lock-without-lease-check'] : [], nopLogger) });
+      const [l1, l2] = [(await server.leaseGrant(30, 0n)).id, (await server.leaseGrant(30, 0n)).id];
+      await lock(server, b('L'), l1, new AbortController().signal);
+      const waiting = new AbortController();
+      const second = lock(server, b('L'), l2, waiting.signal).then(() => 'granted', () => 'aborted');
+      setTimeout(() => waiting.abort(), 500);
+      expect(await second).toBe(bug ? 'granted' : 'aborted');
+      await server.stop();
+    }
   });
 
   it('a failpoint that errors in apply stops the member, logged as fired', async () => {
