@@ -54,16 +54,30 @@ export interface NodeInfo {
 
 export type NodeState = 'up' | 'killed' | 'paused' | 'removed';
 
+/** What loseUnsyncedWrites did (recorded in the nemesis event). */
+export interface LossReport {
+  /** Files cut back: path (relative to the member dir) → [size before, size after]. */
+  readonly truncated: Readonly<Record<string, readonly [number, number]>>;
+  /** Files never fsynced, removed. */
+  readonly removed: readonly string[];
+}
+
 /** The cluster under test: real member processes on loopback, peer links through proxies. */
 export interface Db {
   readonly nodes: readonly NodeInfo[];
   state(name: string): NodeState;
   /** Starts every member and waits until a leader serves a linearizable read. */
   start(): Promise<void>;
+  /** Waits (at most timeoutMs) until some member serves a linearizable read; false if none did. */
+  waitHealthy(timeoutMs: number): Promise<boolean>;
   kill(name: string): Promise<void>;
   /** After a kill: cut the WAL and snapshot files back to their last fsync (test-fsync.log). */
-  loseUnsyncedWrites(name: string): Promise<void>;
+  loseUnsyncedWrites(name: string): Promise<LossReport>;
   restart(name: string): Promise<void>;
+  /** Deletes a stopped member's data dir. */
+  wipe(name: string): Promise<void>;
+  /** While set, an exit of the member on its own is expected (armed panic, corrupted disk). */
+  expectCrash(name: string, expected: boolean): void;
   pause(name: string): void;
   resume(name: string): void;
   /** The member's current view of the leader's name, or undefined. */
