@@ -118,9 +118,9 @@ describe('list-append: positive controls', () => {
     for (const seed of [3, 4, 5]) {
       const h = generateAppendHistory({ seed, txns: 800 });
       // Replay skips keys an info txn appended to (it cannot place them): pick another key.
-      const infoKeys = new Set(h.events.flatMap((e) => (e.process !== 'nemesis' && e.type === 'info' ? (e.txn ?? []).map((m) => m[1]) : [])));
+      const infoKeys = new Set(h.events.flatMap((e) => (e.type === 'info' ? (e.txn ?? []).map((m) => m[1]) : [])));
       const target = (m: MicroOp): boolean => m[0] === 'r' && Array.isArray(m[2]) && m[2].length > 3 && !infoKeys.has(m[1]);
-      const victim = h.events.find((e): e is ClientEvent => e.process !== 'nemesis' && e.type === 'ok' && (e.txn ?? []).some(target))!;
+      const victim = h.events.find((e): e is ClientEvent => e.type === 'ok' && (e.txn ?? []).some(target))!;
       const txnOps = victim.txn!.map((m): MicroOp => (target(m) && Array.isArray(m[2]) ? ['r', m[1], [m[2][0]!, ...m[2].slice(2)]] : m));
       const mutated: HistoryEvent[] = h.events.map((e) => (e === victim ? { ...victim, txn: txnOps } : e));
       // A read that skipped an element is not a prefix of the key's version order.

@@ -42,8 +42,10 @@ export function resp(events: WatchEventRecord[], extra: Partial<WatchResponseRec
   return { time_ns: 0, revision, progress_notify: false, canceled: false, compact_revision: 0, events, ...extra };
 }
 
+/** A watch on the prefix 'k' by default; given a `key` and no `range_end`, on that key alone. */
 export function watchRecord(watcher: string, responses: WatchResponseRecord[], extra: Partial<WatchRecord> = {}): WatchRecord {
-  return { watcher, node: 'n1', time_ns: 0, key: 'k', range_end: 'l', start_revision: 0, prev_kv: false, progress_notify: false, responses, ...extra };
+  const range = extra.key !== undefined && !('range_end' in extra) ? {} : { range_end: 'l' };
+  return { watcher, node: 'n1', time_ns: 0, key: 'k', ...range, start_revision: 0, prev_kv: false, progress_notify: false, responses, ...extra };
 }
 
 export function collectorRecord(name: string, events: WatchEventRecord[]): WatchRecord {
