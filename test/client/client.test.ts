@@ -402,6 +402,40 @@ describe.skipIf(!ready)(title, () => {
   });
 });
 
+// Last, as it stops the server.
+describe.skipIf(!ready)(`${title}: streams when the server goes away`, () => {
+  it('a watch iterator throws and pending keep-alives fail, UNAVAILABLE', async () => {
+    const t = await startTarget();
+    const c = new EtcdClient({ endpoints: t.endpoints });
+    try {
+      const lease = await c.leaseGrant(60);
+      const w = c.watch();
+      w.create({ key: 'gone' });
+      const it = w[Symbol.asyncIterator]();
+      expect((await it.next()).value?.created).toBe(true);
+      const ka = c.leaseKeepAlive({ timeoutMs: 10_000 });
+      await ka.send(lease.id);
+      const pendingSend = ka.send(lease.id).catch((e: unknown) => e);
+      const nextResponse = it.next().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await t.stop();
+      const watchErr = await nextResponse;
+      expect(watchErr).toBeInstanceOf(ClientError);
+      expect((watchErr as ClientError).code).toBe(Status.UNAVAILABLE);
+      expect((watchErr as ClientError).definite).toBe(true); // a watch only reads
+      const kaErr = await pendingSend;
+      // Answered before the stop, or failed; if failed, indefinite: it was sent.
+      if (kaErr instanceof ClientError) expect(kaErr.definite).toBe(false);
+      await expect(ka.send(lease.id)).rejects.toMatchObject({ definite: true });
+    } finally {
+      c.close();
+      await t.stop();
+    }
+  });
+});
+
 describe('client error classification table', () => {
   it('has one rule per message and per code, each with a reason', () => {
     const keys = CLASSIFICATION.map((r) => ('message' in r.match ? `m:${r.match.message}` : `c:${r.match.code}`));
