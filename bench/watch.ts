@@ -683,7 +683,7 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
     row.othersCpu = (100 * (cpu1.machine - cpu0.machine)) / wallS - row.serverCpu - row.genCpu;
     if (row.expected !== expectedTotal) throw new Error(`workers expected ${row.expected} events, the put phase ${expectedTotal}`);
     console.error(
-      `${system} round ${round}: ${f0(row.putsPerSec)} puts/s (put p50 ${f2(row.putP50)} p99 ${f2(row.putP99)} ms), events ${row.received}/${row.expected} (missing ${row.missing} on ${row.watchersMissing} watchers, extra ${row.extra}), ` +
+      `${system} round ${round}: ${f0(row.putsPerSec)} puts/s (put p50 ${f2(row.putP50)} p99 ${f2(row.putP99)} ms), events received ${row.received} of ${row.expected} expected (missing ${row.missing} on ${row.watchersMissing} watchers, extra ${row.extra}), ` +
         `latency p50 ${f2(row.p50)} p90 ${f2(row.p90)} p99 ${f2(row.p99)} max ${f2(row.max)} ms, RSS end ${f0(row.rssEnd)} MiB, server CPU ${f0(row.serverCpu)}%, ` +
         `gen ${f0(row.genCpu)}% (busiest worker ${f0(row.genThreadCpu)}%, elu ${f0(row.genElu)}%; putter elu ${f0(row.putterElu)}%), others ${f0(row.othersCpu)}%` +
         (row.putErrors ? ` put errors ${row.putErrors}: ${row.putErrorSamples.join(' | ')}` : '') +
