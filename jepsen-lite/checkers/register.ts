@@ -95,17 +95,20 @@ export function checkRegister(events: readonly HistoryEvent[], opts: RegisterOpt
     opts.revisionAware ??
     (ops.some((o) => o.type === 'ok' && o.f !== 'read' && o.complete?.revision !== undefined) &&
       ops.some((o) => o.type === 'ok' && o.f === 'read' && o.complete?.mod_revision !== undefined));
+  // Keys that other workloads also delete or attach to leases are not plain registers.
+  const notRegister = new Set<string>();
+  for (const e of events) if (e.process !== 'nemesis' && (e.f === 'delete' || e.f === 'lease-put') && e.key !== undefined) notRegister.add(e.key);
   const byKey = new Map<string, Op[]>();
   for (const op of ops) {
     const key = op.invoke.key;
-    if (key === undefined) continue;
+    if (key === undefined || notRegister.has(key)) continue;
     const list = byKey.get(key) ?? [];
     list.push(op);
     byKey.set(key, list);
   }
   const observations = firstObservations(events);
   if (opts.watches !== undefined) noteWatchObservations(observations, opts.watches);
-  const stats = { keys: byKey.size, ops: ops.length, infoApplied: 0, infoDropped: 0, infoUnresolved: 0, steps: 0, unknownKeys: 0, revisionAware: revisionAware ? 1 : 0 };
+  const stats = { keys: byKey.size, skippedKeys: notRegister.size, ops: ops.length, infoApplied: 0, infoDropped: 0, infoUnresolved: 0, steps: 0, unknownKeys: 0, revisionAware: revisionAware ? 1 : 0 };
   const keys: KeyResult[] = [];
   for (const [key, keyOps] of byKey) {
     const prepared = prepareKey(key, keyOps, opts.committed, observations, revisionAware, stats);
