@@ -6,6 +6,17 @@
  * revision, collectors, hashes), append and append-replay (txn ops with append micro-ops),
  * watch (non-collector watch records), lease (lease-* ops), lock (lock-* ops), health (node
  * logs or a final phase given in facts).
+ *
+ * What the checkers read from history.jsonl (beyond history.ts's required fields):
+ * - register: write/cas invoke `key`, `value` (unique per key), cas `expected` (null = absent);
+ *   write/cas ok `revision` (the header revision = the revision it created); read ok `value`
+ *   (null when absent), `mod_revision`, `revision`; a cas that found another value is a `fail`
+ *   with error 'cas_mismatch'.
+ * - append: invoke `txn` with reads as ['r', k, null]; ok `txn` with what each read returned (a
+ *   list, [] or null when absent) and `revision` (header revision). All reads of one op must be
+ *   atomic with its appends (read inside the txn, or guarded by it), else they are not one txn.
+ * - lease and lock: see lease.ts and lock.ts.
+ * watch/*.jsonl: WatchRecord; the end-of-run collectors have `collector: true`.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
