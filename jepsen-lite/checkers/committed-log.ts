@@ -17,6 +17,12 @@ export interface CommittedLog {
   readonly fromRevision: number;
   /** Highest event revision in the log (0 when empty). */
   readonly toRevision: number;
+  /**
+   * Revision ranges [from, to] the log misses. Every revision has at least one event (a write
+   * that changes nothing does not create a revision), so a jump in an all-keys collector's
+   * revisions is a hole: a reopened collector canceled as compacted, say.
+   */
+  readonly holes: readonly (readonly [number, number])[];
   /** The collectors that agreed (watcher names). */
   readonly collectors: readonly string[];
 }
@@ -32,6 +38,11 @@ export function deliveredEvents(r: WatchRecord): { event: WatchEventRecord; resp
     for (const event of resp.events) out.push({ event, response: i });
   });
   return out;
+}
+
+/** Whether the log misses any revision in [lo, hi]. */
+export function hasHole(log: CommittedLog, lo: number, hi: number): boolean {
+  return lo < log.fromRevision || log.holes.some(([a, b]) => a <= hi && b >= lo);
 }
 
 /**
@@ -86,11 +97,20 @@ export function buildCommittedLog(watches: readonly WatchRecord[]): { log: Commi
   }
   const first = ref.events[0];
   const last = ref.events[ref.events.length - 1];
+  const holes: [number, number][] = [];
+  for (let i = 1; i < ref.events.length; i++) {
+    const a = ref.events[i - 1]!.mod_revision;
+    const b = ref.events[i]!.mod_revision;
+    if (b > a + 1) holes.push([a + 1, b - 1]);
+  }
+  // From revision 1, the first revision with an event is 2 (revision 1 is the empty store).
+  if (ref.complete && first !== undefined && first.mod_revision > 2) holes.unshift([2, first.mod_revision - 1]);
   return {
     log: {
       events: ref.events,
       fromRevision: ref.complete ? 1 : (first?.mod_revision ?? Infinity),
       toRevision: last?.mod_revision ?? 0,
+      holes,
       collectors: seqs.map((s) => s.name),
     },
     anomalies,

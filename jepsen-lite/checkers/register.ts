@@ -210,7 +210,7 @@ function prepareKey(
   if (committed !== undefined) {
     for (const e of committed.events) if (e.key === key && e.type === 'PUT' && e.value !== null) committedRev.set(e.value, committedRev.has(e.value) ? UNKNOWN_REV : e.mod_revision);
   }
-  const logComplete = committed !== undefined && committed.fromRevision <= 1;
+  const logComplete = committed !== undefined && committed.fromRevision <= 1 && committed.holes.length === 0;
   const writers = new Map<string, number>();
   for (const op of ops) if (op.f !== 'read') writers.set(valueKey(op.invoke.value), (writers.get(valueKey(op.invoke.value)) ?? 0) + 1);
   const out: SearchOp[] = [];

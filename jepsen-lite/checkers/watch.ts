@@ -17,7 +17,7 @@
  * reliable fails at b@6 ('watch-gap').
  */
 import type { WatchEventRecord, WatchRecord } from '../history.js';
-import { deliveredEvents, eventKey, type CommittedLog } from './committed-log.js';
+import { deliveredEvents, eventKey, hasHole, type CommittedLog } from './committed-log.js';
 import { AnomalySink, type Anomaly, type CheckResult } from './result.js';
 
 export interface WatchOptions {
@@ -117,6 +117,10 @@ export function checkWatch(watches: readonly WatchRecord[], opts: WatchOptions =
     const lower = Math.max(w.start_revision > 0 ? w.start_revision : (first ?? Infinity), log.fromRevision);
     const upper = Math.min(Math.max(maxEventRev, lastProgress), log.toRevision);
     if (!(lower <= upper)) continue;
+    if (hasHole(log, lower, upper)) {
+      sink.unknown(`${label}: the committed log misses revisions in [${lower}, ${upper}]`);
+      continue;
+    }
     const expected: WatchEventRecord[] = [];
     for (let i = lowerBound(log.events, lower); i < log.events.length; i++) {
       const e = log.events[i]!;
@@ -156,7 +160,8 @@ function checkPrevKv(
 ): void {
   const i = lowerBound(keyEvents, ev.mod_revision) - 1;
   const prev = i >= 0 ? keyEvents[i] : undefined;
-  if (prev === undefined && log.fromRevision > 1) return; // before the log: unknown
+  // A hole between the previous known event (or the start) and this one: unknown.
+  if (hasHole(log, prev === undefined ? 1 : prev.mod_revision, ev.mod_revision - 1)) return;
   const want = prev !== undefined && prev.type === 'PUT' ? prev : undefined;
   const got = ev.prev_kv;
   if (want === undefined) {

@@ -103,3 +103,18 @@ describe('watch: positive controls', () => {
     expect(checkWatch([watchRecord('w', [resp([strip(k1a)])], { key: 'k1' })]).valid).toBe('unknown');
   });
 });
+
+describe('watch: a committed log with a hole', () => {
+  it('glues a reopened collector, marks the revisions it missed, and says unknown rather than gap', () => {
+    const first = collectorRecord('c-n1', committedEvents.slice(0, 2));
+    const reopened = watchRecord('c-n1', [resp(committedEvents.slice(4))], { key: '\u0000', range_end: '\u0000', start_revision: 5, collector: true });
+    const { log: holed } = buildCommittedLog([first, reopened]);
+    expect(holed!.holes).toEqual([[4, 4]]);
+    const w = watchRecord('w', [resp([k1a, k2b, k1c, k2d, k1del, k1e].map(strip))], { start_revision: 2 });
+    const r = checkWatch([first, reopened, w], { committed: holed! });
+    expect(r.valid).toBe('unknown');
+    // A watch entirely after the hole is still checked.
+    const after = watchRecord('w2', [resp([k1e].map(strip))], { key: 'k1', start_revision: 6 });
+    expect(checkWatch([first, reopened, after], { committed: holed! }).valid).toBe(true);
+  });
+});
