@@ -1,0 +1,154 @@
+/**
+ * Each MUST workload runs a few seconds against a real 3-member tsetcd, then its final phase;
+ * the recorded history must be well formed (pairs, retirement after info, unique values) and
+ * the watch records complete (one collector per member, agreeing).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../../cluster/local-cluster.js';
+import { EtcdClient } from '../../../src/client/index.js';
+import type { WatchRecord } from '../../../jepsen-lite/history.js';
+import { buildCommittedLog } from '../../../jepsen-lite/checkers/committed-log.js';
+import { checkRun } from '../../../jepsen-lite/checkers/index.js';
+import type { MemoryRecorder } from './harness.js';
+import { workloads } from '../../../jepsen-lite/workloads/index.js';
+import { checkWellFormed, runFor, writtenValues } from './harness.js';
+
+let cluster: LocalCluster;
+
+beforeAll(async () => {
+  cluster = await LocalCluster.create({ size: 3, flags: ['--experimental-watch-progress-notify-interval', '500ms'] });
+  cluster.startAll();
+  const c = new EtcdClient({ endpoints: cluster.endpoints, timeoutMs: 1000 });
+  try {
+    const deadline = Date.now() + 60_000;
+    for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
+      try {
+        await c.put({ key: 'ready', value: '1' });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  } finally {
+    c.close();
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await cluster.stopAll('SIGKILL');
+});
+
+/** `fresh`: the cluster had compacted nothing when the workload started (else the log may be partial). */
+function collectorsAgree(watches: readonly WatchRecord[], fresh = true): void {
+  const collectors = new Set(watches.filter((w) => w.collector === true).map((w) => w.watcher));
+  expect([...collectors].sort()).toEqual(cluster.members.map((m) => `collector-${m.name}`).sort());
+  const { log, anomalies } = buildCommittedLog(watches);
+  expect(anomalies).toEqual([]);
+  if (fresh) expect(log?.fromRevision).toBe(1);
+  else expect(log?.fromRevision).toBeGreaterThanOrEqual(1);
+  expect(log?.events.length ?? 0).toBeGreaterThan(0);
+}
+
+/** The checkers find nothing wrong in a fault-free run (a check of what the workload records). */
+function checkersPass(rec: MemoryRecorder, only?: string[]): void {
+  const compactions = rec.events.flatMap((e) => (e.process === 'nemesis' && e.f === 'compact' ? [{ revision: (e.value as { revision: number }).revision, time_ns: e.time_ns }] : []));
+  const r = checkRun({ events: rec.events, watches: rec.watches, facts: { compactions }, ...(only === undefined ? {} : { options: { only } }) });
+  const bad = Object.values(r.checkers).filter((c) => c.valid !== true);
+  if (process.env['DEBUG_WL'] !== undefined) for (const c of bad) for (const a of c.anomalies.slice(0, 2)) console.log(JSON.stringify(a.events.map((i) => rec.events[i])));
+  expect(bad.map((c) => ({ checker: c.checker, valid: c.valid, anomalies: c.anomalies.slice(0, 3), stats: c.stats }))).toEqual([]);
+}
+
+describe('workloads against a 3-member cluster', () => {
+  it('register: reads, writes and cas with revisions, ≤ 5 processes a key, final reads from every member', async () => {
+    const rec = await runFor(cluster, 'register', workloads.register, 3000);
+    const counts = checkWellFormed(rec.events);
+    expect(counts.open).toBe(0);
+    expect(counts.ok).toBeGreaterThan(100);
+    const values = writtenValues(rec.events);
+    expect(new Set(values).size).toBe(values.length);
+    const ev = rec.clientEvents();
+    expect(ev.some((e) => e.f === 'cas' && e.type === 'ok')).toBe(true);
+    expect(ev.some((e) => e.f === 'cas' && e.type === 'fail' && e.error === 'cas_mismatch')).toBe(true);
+    for (const e of ev) {
+      if (e.type === 'ok' && e.f !== 'read') expect(e.mod_revision).toBe(e.revision);
+      if (e.type === 'ok' && e.f === 'read' && e.value !== null) expect(e.mod_revision).toBeGreaterThan(0);
+    }
+    // ≤ 5 distinct threads' processes at once on a key: count processes with an open op per key.
+    const openByKey = new Map<string, Set<number>>();
+    for (const e of ev) {
+      const s = openByKey.get(e.key ?? '') ?? new Set<number>();
+      openByKey.set(e.key ?? '', s);
+      if (e.type === 'invoke') s.add(e.process);
+      else s.delete(e.process);
+      expect(s.size).toBeLessThanOrEqual(5);
+    }
+    // The final phase read every key from every member, both ways.
+    const keys = new Set(ev.filter((e) => e.f === 'write').map((e) => e.key));
+    for (const m of cluster.members) {
+      const finals = ev.filter((e) => e.node === m.name && e.f === 'read' && e.type === 'ok');
+      for (const k of keys) expect(finals.some((e) => e.key === k)).toBe(true);
+    }
+    collectorsAgree(rec.watches);
+    checkersPass(rec);
+  });
+
+  it('append: txns of 1–4 micro-ops, guarded; reads fill in lists', async () => {
+    const rec = await runFor(cluster, 'append', workloads.append, 3000);
+    const counts = checkWellFormed(rec.events);
+    expect(counts.open).toBe(0);
+    const values = writtenValues(rec.events);
+    expect(new Set(values).size).toBe(values.length);
+    const ev = rec.clientEvents();
+    const oks = ev.filter((e) => e.f === 'txn' && e.type === 'ok');
+    expect(oks.length).toBeGreaterThan(50);
+    for (const e of oks) {
+      expect(e.txn?.length).toBeGreaterThanOrEqual(1);
+      expect(e.txn?.length).toBeLessThanOrEqual(4);
+      for (const m of e.txn ?? []) if (m[0] === 'r') expect(m[2] === null || Array.isArray(m[2])).toBe(true);
+    }
+    const keys = new Set(ev.flatMap((e) => (e.txn ?? []).map((m) => m[1])));
+    expect(keys.size).toBeGreaterThanOrEqual(8);
+    expect(ev.some((e) => e.f === 'txn' && e.type === 'fail' && e.error === 'guard_failed')).toBe(true);
+    collectorsAgree(rec.watches);
+    checkersPass(rec);
+  });
+
+  it('watch: writers, watchers with resumes and compacted starts, collectors per member', async () => {
+    const rec = await runFor(cluster, 'watch', workloads.watch, 4000);
+    const counts = checkWellFormed(rec.events);
+    expect(counts.open).toBe(0);
+    const values = writtenValues(rec.events);
+    expect(new Set(values).size).toBe(values.length);
+    const watchers = rec.watches.filter((w) => w.collector !== true);
+    expect(watchers.length).toBeGreaterThan(2);
+    expect(watchers.some((w) => w.responses.some((r) => r.events.length > 0))).toBe(true);
+    for (const w of watchers) {
+      expect(w.prev_kv).toBe(true);
+      expect(w.range_end).toBe('jl/watch0');
+      for (const r of w.responses) for (const e of r.events) expect(e.key.startsWith('jl/watch/')).toBe(true);
+    }
+    expect(rec.events.some((e) => e.process === 'nemesis' && e.f === 'compact')).toBe(true);
+    collectorsAgree(rec.watches);
+    checkersPass(rec);
+  });
+
+  it('lease: grants, keep-alives, puts, reads, revokes, TTL reads and a delete watcher', async () => {
+    const rec = await runFor(cluster, 'lease', workloads.lease, 4000);
+    const counts = checkWellFormed(rec.events);
+    expect(counts.open).toBe(0);
+    const ev = rec.clientEvents();
+    for (const f of ['lease-grant', 'lease-keepalive', 'lease-put', 'lease-ttl', 'read'] as const) {
+      expect(ev.some((e) => e.f === f && e.type === 'ok'), f).toBe(true);
+    }
+    for (const e of ev.filter((x) => x.f === 'lease-grant' && x.type === 'ok')) expect(e.lease).toMatch(/^\d+$/);
+    expect(rec.watches.some((w) => w.watcher === 'lease-deletes' && w.filters?.includes('NOPUT') === true)).toBe(true);
+    // The watch test compacted this cluster: the collectors start at the compact revision.
+    collectorsAgree(rec.watches, false);
+    // Not 'register': the lease workload's reads are of lease-put values, no register writes.
+    checkersPass(rec, ['revision', 'lease', 'watch']);
+  });
+
+  it('the SHOULD workloads not written yet say so', () => {
+    expect(() => workloads.lock()).toThrow(/not implemented/);
+  });
+});
