@@ -14,7 +14,7 @@
  * The Db only ever signals processes it spawned, by their PID, and every wait is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +25,12 @@ import { LinkFaultNet, PeerProxy } from './proxy.js';
 import type { Db, LossReport, NodeInfo, NodeState, RunConfig } from './types.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+/** The repository, or dist/ when running the built harness (dist/jepsen-lite/cli.js). */
 export const REPO_ROOT = path.join(HERE, '..');
-const TSETCD_ENTRY = path.join(REPO_ROOT, 'src/cli/tsetcd.ts');
+/** The member's entry: the TypeScript through tsx from a checkout, the built JS from dist/. */
+const MEMBER_COMMAND: readonly string[] = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'))
+  ? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
+  : [path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
 
 /** How a member process ended, for the health check (item 31). */
 export interface ExitRecord {
@@ -64,6 +68,8 @@ export interface DbOptions {
 export class ProcessDb implements Db {
   readonly nodes: NodeInfo[] = [];
   readonly exits: ExitRecord[] = [];
+  /** Every member process this Db spawned, in order. */
+  readonly spawned: { readonly node: string; readonly pid: number }[] = [];
   private readonly members = new Map<string, Member>();
   private readonly links: LinkFaultNet;
   /** Member id (hex) → name, learned from Status headers. */
@@ -177,7 +183,7 @@ export class ProcessDb implements Db {
     const fd = openSync(m.info.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, ['--import', 'tsx', TSETCD_ENTRY, ...this.args(m)], { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
+      child = spawn(process.execPath, [...MEMBER_COMMAND, ...this.args(m)], { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
@@ -185,6 +191,7 @@ export class ProcessDb implements Db {
     if (pid === undefined) throw new Error(`could not spawn ${m.info.name}`);
     m.child = child;
     m.state = 'up';
+    this.spawned.push({ node: m.info.name, pid });
     child.once('exit', (code, signal) => {
       const expected = m.killing ? 'harness' : m.crashExpected ? 'fault' : false;
       this.exits.push({ node: m.info.name, pid, code, signal, atMs: Date.now(), expected });

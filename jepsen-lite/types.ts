@@ -69,15 +69,15 @@ export interface Db {
   /** Starts every member and waits until a leader serves a linearizable read. */
   start(): Promise<void>;
   /** Waits (at most timeoutMs) until some member serves a linearizable read; false if none did. */
-  waitHealthy(timeoutMs: number): Promise<boolean>;
+  waitHealthy?(timeoutMs: number): Promise<boolean>;
   kill(name: string): Promise<void>;
   /** After a kill: cut the WAL and snapshot files back to their last fsync (test-fsync.log). */
   loseUnsyncedWrites(name: string): Promise<LossReport>;
   restart(name: string): Promise<void>;
   /** Deletes a stopped member's data dir. */
-  wipe(name: string): Promise<void>;
+  wipe?(name: string): Promise<void>;
   /** While set, an exit of the member on its own is expected (armed panic, corrupted disk). */
-  expectCrash(name: string, expected: boolean): void;
+  expectCrash?(name: string, expected: boolean): void;
   pause(name: string): void;
   resume(name: string): void;
   /** The member's current view of the leader's name, or undefined. */

@@ -1,0 +1,340 @@
+/**
+ * One jepsen-lite run, end to end (items 1, 21, 33, 35):
+ *
+ *   config.json → Db.start → workload.run ∥ schedule of nemeses (single | mixed)
+ *     → final phase (final.ts) → final.json → checkers → results.json, summary.md
+ *
+ * The seed forks one Prng per part (db/proxies, nemeses, schedule, workload) so a seed repeats
+ * every choice the harness makes. Member processes are stopped (by PID) whatever happens; their
+ * data dirs are kept only when the run is not valid.
+ */
+import { execFileSync } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EtcdClient } from '../src/client/index.js';
+import { Prng } from '../src/util/prng.js';
+import { checkRunDir, type CheckResult, type NodeHealthInput, type RunFacts, type RunResults, type StateHash, type Verdict } from './checkers/index.js';
+import { combineVerdicts } from './checkers/result.js';
+import { ProcessDb, REPO_ROOT, sleep, type ExitRecord } from './db.js';
+import { finalPhase, type FinalResult } from './final.js';
+import { readJsonl, type HistoryEvent, type NemesisEvent } from './history.js';
+import { workloads } from './workloads/index.js';
+import { errorText } from './nemesis/admin.js';
+import { createNemesis, type ScheduledNemesis } from './nemesis/index.js';
+import { FileRecorder } from './recorder.js';
+import type { RunConfig, RunContext, Workload, WorkloadName } from './types.js';
+
+export interface Progress {
+  readonly phase: 'starting' | 'workload' | 'final' | 'checking' | 'done';
+  readonly elapsedS: number;
+  readonly timeLimitS: number;
+  readonly ops: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly info: number;
+  readonly nemesis: string;
+}
+
+export interface RunOptions {
+  /** Use this workload instead of looking it up in workloads/index.ts (tests). */
+  readonly workload?: Workload;
+  readonly onProgress?: (p: Progress) => void;
+  /** Aborting it (Ctrl-C) ends the run early: processes stopped, no final phase, no checks. */
+  readonly signal?: AbortSignal;
+  /** Keep data dirs even for a valid run. */
+  readonly keepData?: boolean;
+}
+
+export interface RunOutcome {
+  readonly runDir: string;
+  readonly valid: Verdict;
+  readonly results: readonly CheckResult[];
+  readonly final: FinalResult | undefined;
+  /** PIDs of every member process the run started (all ended when runTest returns). */
+  readonly pids: readonly number[];
+}
+
+export class HarnessError extends Error {
+  override readonly name = 'HarnessError';
+}
+
+function gitSha(): string {
+  try {
+    const sha = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The workload registry (jepsen-lite/workloads/index.ts). */
+export function loadWorkload(name: WorkloadName): Workload {
+  const make = workloads[name] as (() => Workload) | undefined;
+  if (make === undefined) throw new HarnessError(`unknown workload ${name}`);
+  try {
+    return make();
+  } catch (e) {
+    throw new HarnessError(errorText(e), { cause: e });
+  }
+}
+
+export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise<RunOutcome> {
+  const runDir = path.resolve(config.outDir);
+  await mkdir(runDir, { recursive: true });
+  if (existsSync(path.join(runDir, 'history.jsonl'))) throw new HarnessError(`${runDir} already holds a run`);
+  const started = Date.now();
+  await writeFile(path.join(runDir, 'config.json'), JSON.stringify({ ...config, outDir: runDir, gitSha: gitSha(), node: process.version, startedAt: new Date(started).toISOString() }, null, 2) + '\n');
+
+  const root = new Prng(config.seed);
+  const dbPrng = root.fork();
+  const nemesisPrng = root.fork();
+  const schedulePrng = root.fork();
+  const workloadPrng = root.fork();
+
+  const workload = opts.workload ?? loadWorkload(config.workload);
+  const recorder = new FileRecorder(runDir);
+  let phase: Progress['phase'] = 'starting';
+  let nemesisNow = '';
+  const progress = (): void =>
+    opts.onProgress?.({
+      phase,
+      elapsedS: (Date.now() - started) / 1000,
+      timeLimitS: config.timeLimitS,
+      ops: recorder.counts.invoke,
+      ok: recorder.counts.ok,
+      fail: recorder.counts.fail,
+      info: recorder.counts.info,
+      nemesis: nemesisNow,
+    });
+  const ticker = setInterval(progress, 500);
+  ticker.unref();
+
+  const db = await ProcessDb.create(config, { runDir, prng: dbPrng });
+  const clients = new Map<string, EtcdClient>();
+  const clientFor = (node?: string): EtcdClient => {
+    const key = node ?? '*';
+    let c = clients.get(key);
+    if (c === undefined) {
+      const urls = node === undefined ? db.nodes.map((n) => n.clientUrl) : [db.nodes.find((n) => n.name === node)?.clientUrl];
+      if (urls.some((u) => u === undefined)) throw new Error(`no member ${node}`);
+      c = new EtcdClient({ endpoints: urls as string[], timeoutMs: 3000 });
+      clients.set(key, c);
+    }
+    return c;
+  };
+  const workloadPhase = new AbortController();
+  // Every client thread of the workload listens for the end of the phase.
+  setMaxListeners(10_000, workloadPhase.signal);
+  const interrupted = (): boolean => opts.signal?.aborted === true;
+  opts.signal?.addEventListener('abort', () => workloadPhase.abort(), { once: true });
+  const ctx: RunContext = { config, db, recorder, prng: workloadPrng, client: clientFor, signal: workloadPhase.signal };
+  const nemeses = config.nemeses.filter((n) => n !== 'none').map((n) => createNemesis(n, nemesisPrng.fork()));
+
+  let final: FinalResult | undefined;
+  let harnessError: unknown;
+  try {
+    await db.start();
+    recorder.nemesis('cluster-ready', { nodes: db.nodes.map((n) => ({ name: n.name, client: n.clientUrl, peer: n.advertisedPeerUrl })) });
+    phase = 'workload';
+    progress();
+    let workloadError: unknown;
+    const running = workload.run(ctx).catch((e: unknown) => {
+      workloadError = e;
+      workloadPhase.abort();
+    });
+    await runSchedule(ctx, nemeses, schedulePrng, workloadPhase.signal, (s) => (nemesisNow = s));
+    workloadPhase.abort();
+    // Ops in flight end by their own deadlines; bound the wait anyway.
+    const giveUp = new AbortController();
+    await Promise.race([running, sleep(30_000, giveUp.signal)]);
+    giveUp.abort();
+    if (workloadError !== undefined) throw new HarnessError(`workload ${workload.name} failed: ${errorText(workloadError)}`, { cause: workloadError });
+    if (interrupted()) throw new HarnessError('interrupted');
+    phase = 'final';
+    nemesisNow = 'heal';
+    progress();
+    const finalCtx: RunContext = { ...ctx, signal: new AbortController().signal };
+    final = await finalPhase(finalCtx, { nemeses, workload, exits: () => db.exits });
+  } catch (e) {
+    harnessError = e;
+  } finally {
+    clearInterval(ticker);
+    for (const c of clients.values()) c.close();
+    recorder.close();
+    await db.stop();
+  }
+  if (final !== undefined) await writeFile(path.join(runDir, 'final.json'), JSON.stringify({ ...final, exits: db.exits }, null, 2) + '\n');
+  if (harnessError !== undefined) {
+    await writeFile(path.join(runDir, 'harness-error.txt'), `${harnessError instanceof Error ? (harnessError.stack ?? harnessError.message) : String(harnessError)}\n`);
+    throw harnessError instanceof HarnessError ? harnessError : new HarnessError(errorText(harnessError), { cause: harnessError });
+  }
+  phase = 'checking';
+  progress();
+  const { valid, results } = await checkRun(runDir);
+  phase = 'done';
+  progress();
+  if (valid === true && opts.keepData !== true) {
+    for (const n of db.nodes) await rm(n.dataDir, { recursive: true, force: true });
+  }
+  return { runDir, valid, results, final, pids: db.spawned.map((s) => s.pid) };
+}
+
+/**
+ * The fault schedule (item 21). `single`: 1 s of traffic, one fault (held for the nemesis's own
+ * duration), then traffic until the time limit, at least 1 s. `mixed`: a fault from the enabled
+ * set starts ~5 s after the last one stopped and is held for its nemesis's duration, until the
+ * time limit. Faults still in place at the end are left to the final phase, which stops them.
+ */
+async function runSchedule(ctx: RunContext, nemeses: readonly ScheduledNemesis[], prng: Prng, signal: AbortSignal, show: (s: string) => void): Promise<void> {
+  const endAt = Date.now() + ctx.config.timeLimitS * 1000;
+  const left = (): number => Math.max(0, endAt - Date.now());
+  const fault = async (n: ScheduledNemesis, maxHoldMs: number): Promise<void> => {
+    show(n.name);
+    await n.start(ctx);
+    await sleep(Math.min(n.holdMs(prng), maxHoldMs), signal);
+    if (!signal.aborted) await n.stop(ctx);
+    show('');
+  };
+  if (ctx.config.schedule === 'single') {
+    await sleep(1000, signal);
+    if (nemeses.length > 0 && !signal.aborted) await fault(prng.pick(nemeses), Math.max(0, left() - 1000));
+    await sleep(Math.max(1000, left()), signal);
+    return;
+  }
+  // Each round sleeps at least 1 s or ends the loop; bounded by the time limit.
+  while (!signal.aborted && left() > 0) {
+    await sleep(Math.min(left(), prng.range(4000, 6000)), signal);
+    if (signal.aborted || left() === 0 || nemeses.length === 0) continue;
+    await fault(prng.pick(nemeses), left());
+  }
+}
+
+/**
+ * Runs the checkers (checkers/index.ts) on a saved run dir and writes results.json and
+ * summary.md. What the checkers need besides the history and watch records (hashes, health,
+ * fault intervals, compactions, clock offsets) comes from final.json, the nemesis events and
+ * the members' logs.
+ */
+export async function checkRun(runDir: string): Promise<{ valid: Verdict; results: CheckResult[] }> {
+  const config = JSON.parse(await readFile(path.join(runDir, 'config.json'), 'utf8')) as RunConfig;
+  const events = await readJsonl<HistoryEvent>(path.join(runDir, 'history.jsonl'));
+  let final: (FinalResult & { exits: ExitRecord[] }) | undefined;
+  try {
+    final = JSON.parse(await readFile(path.join(runDir, 'final.json'), 'utf8')) as FinalResult & { exits: ExitRecord[] };
+  } catch {
+    final = undefined;
+  }
+  const facts = await runFacts(runDir, config, events, final);
+  let out: RunResults;
+  try {
+    out = await checkRunDir(runDir, facts);
+  } catch (e) {
+    out = { valid: 'unknown', checkers: { harness: { checker: 'harness', valid: 'unknown', anomalies: [], stats: { unknown: `checkers failed: ${errorText(e)}` } } } };
+  }
+  const results = Object.values(out.checkers);
+  if (final === undefined) results.push({ checker: 'final-phase', valid: 'unknown', anomalies: [], stats: { unknown: 'no final.json: the final phase did not complete' } });
+  const valid = combineVerdicts(results.map((r) => r.valid));
+  await writeFile(path.join(runDir, 'results.json'), JSON.stringify({ valid, checkers: results, ...(out.committedLog ? { committedLog: out.committedLog } : {}) }, null, 2) + '\n');
+  await writeFile(path.join(runDir, 'summary.md'), summary(runDir, config, valid, results, events));
+  return { valid, results };
+}
+
+async function runFacts(runDir: string, config: RunConfig, events: readonly HistoryEvent[], final: (FinalResult & { exits: ExitRecord[] }) | undefined): Promise<RunFacts> {
+  const nemesis = events.filter((e): e is NemesisEvent => e.process === 'nemesis');
+  const value = (e: NemesisEvent): Record<string, unknown> => (typeof e.value === 'object' && e.value !== null ? (e.value as Record<string, unknown>) : {});
+  // Fault intervals: start-x .. stop-x of the same nemesis; one left open ends at the heal.
+  const healAt = nemesis.find((e) => e.f === 'heal')?.time_ns ?? nemesis[nemesis.length - 1]?.time_ns ?? 0;
+  const open = new Map<string, number>();
+  const faultIntervals: [number, number][] = [];
+  for (const e of nemesis) {
+    const m = /^(start|stop)-(.+)$/.exec(e.f);
+    if (m === null || m[2] === 'admin') continue;
+    if (m[1] === 'start') open.set(m[2] as string, e.time_ns);
+    else {
+      const t = open.get(m[2] as string);
+      if (t !== undefined) faultIntervals.push([t, e.time_ns]);
+      open.delete(m[2] as string);
+    }
+  }
+  for (const t of open.values()) faultIntervals.push([t, Math.max(t, healAt)]);
+  const compactions = nemesis.flatMap((e) => {
+    const v = value(e);
+    return e.f === 'stop-admin' && v['compacted'] === true && typeof v['compact'] === 'number' ? [{ revision: v['compact'], time_ns: e.time_ns }] : [];
+  });
+  let clockOffsetBoundMs = 0;
+  for (const e of nemesis) {
+    if (e.f !== 'start-clock') continue;
+    for (const s of Object.values((value(e)['settings'] ?? {}) as Record<string, { offsetMs?: number; strobeMs?: number }>)) {
+      clockOffsetBoundMs = Math.max(clockOffsetBoundMs, Math.abs(s.offsetMs ?? 0), Math.abs(s.strobeMs ?? 0));
+    }
+  }
+  const firedFailpoints: { node: string; name: string }[] = [];
+  for (const e of nemesis) {
+    const v = value(e);
+    if (e.f === 'start-failpoint' && typeof v['failpoint'] === 'string') for (const n of (v['targets'] ?? []) as string[]) firedFailpoints.push({ node: n, name: v['failpoint'] });
+  }
+  const nodeNames = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
+  for (const fp of config.failpoints) {
+    const name = fp.split('=')[0]?.trim();
+    if (name !== undefined && name !== '') for (const n of nodeNames) firedFailpoints.push({ node: n, name });
+  }
+  const nodes: NodeHealthInput[] = [];
+  for (const n of nodeNames) {
+    let log = '';
+    try {
+      log = await readFile(path.join(runDir, 'nodes', n, 'log'), 'utf8');
+    } catch {
+      // no log: the member never started
+    }
+    // 'fault' exits (an armed panic, a member refusing its damaged disk) are the nemesis's doing.
+    const exits = (final?.exits ?? []).filter((x) => x.node === n).map((x) => ({ code: x.code, signal: x.signal, expected: x.expected !== false }));
+    nodes.push({ node: n, log, exits });
+  }
+  const finalOk = final !== undefined && final.healthy && final.errors.length === 0;
+  const hashes: Record<string, StateHash> = {};
+  for (const [n, h] of Object.entries(final?.hashes ?? {})) hashes[n] = { revision: h.revision, hash: h.hash };
+  return {
+    ...(final === undefined ? {} : { hashes }),
+    health: { nodes, firedFailpoints, finalPhase: finalOk ? { ok: true } : { ok: false, message: final === undefined ? 'no final.json' : final.errors.join('; ') || 'unhealthy' } },
+    electionTimeoutMs: config.electionMs,
+    clockOffsetBoundMs,
+    faultIntervals,
+    compactions,
+  };
+}
+
+function summary(runDir: string, config: RunConfig, valid: Verdict, results: readonly CheckResult[], events: readonly HistoryEvent[]): string {
+  const ops = events.filter((e) => e.process !== 'nemesis' && e.type !== 'invoke');
+  const count = (t: string): number => ops.filter((e) => e.type === t).length;
+  const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [
+    `# jepsen-lite: ${config.workload} / ${config.nemeses.join(',')} / ${config.schedule}`,
+    '',
+    `Run dir: \`${runDir}\`, seed ${config.seed}, ${config.nodes} nodes, ${config.timeLimitS} s.`,
+    `Ops: ${ops.length} completed (${count('ok')} ok, ${count('fail')} fail, ${count('info')} info); nemesis events: ${events.filter((e) => e.process === 'nemesis').length}.`,
+    '',
+    `**Verdict: ${verdictText(valid)}**`,
+    '',
+    '| checker | verdict | witness |',
+    '| --- | --- | --- |',
+    ...results.map((r) => {
+      const first = r.anomalies[0];
+      const witness = first !== undefined ? `${first.type}: ${first.message}${first.events.length > 0 ? ` (events ${first.events.slice(0, 6).join(', ')})` : ''}` : typeof r.stats['unknown'] === 'string' ? `unknown: ${r.stats['unknown']}` : '';
+      return `| ${r.checker} | ${verdictText(r.valid)} | ${cell(witness.slice(0, 300))} |`;
+    }),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export function verdictText(v: Verdict): string {
+  return v === true ? 'valid' : v === false ? 'INVALID' : 'unknown';
+}
+
+/** Exit code of item 35: 0 valid, 1 invalid, 3 unknown (2 is a harness error). */
+export function exitCode(v: Verdict): number {
+  return v === true ? 0 : v === false ? 1 : 3;
+}
