@@ -6,7 +6,9 @@ import type { Workload, WorkloadName } from '../types.js';
 import { appendWorkload } from './append.js';
 import { leaseWorkload } from './lease.js';
 import { registerWorkload } from './register.js';
+import { setWorkload } from './set.js';
 import { watchWorkload } from './watch.js';
+import { wrWorkload } from './wr.js';
 
 function notImplemented(name: WorkloadName, item: number): () => Workload {
   return () => {
@@ -19,9 +21,9 @@ export const workloads: Record<WorkloadName, () => Workload> = {
   append: appendWorkload,
   watch: watchWorkload,
   lease: leaseWorkload,
-  wr: notImplemented('wr', 8),
-  set: notImplemented('set', 9),
+  wr: wrWorkload,
+  set: setWorkload,
   lock: notImplemented('lock', 12),
 };
 
-export { appendWorkload, leaseWorkload, registerWorkload, watchWorkload };
+export { appendWorkload, leaseWorkload, registerWorkload, setWorkload, watchWorkload, wrWorkload };

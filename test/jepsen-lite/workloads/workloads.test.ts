@@ -3,6 +3,9 @@
  * the recorded history must be well formed (pairs, retirement after info, unique values) and
  * the watch records complete (one collector per member, agreeing).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../../cluster/local-cluster.js';
 import { EtcdClient } from '../../../src/client/index.js';
@@ -10,6 +13,7 @@ import type { WatchRecord } from '../../../jepsen-lite/history.js';
 import { buildCommittedLog } from '../../../jepsen-lite/checkers/committed-log.js';
 import { checkRun } from '../../../jepsen-lite/checkers/index.js';
 import type { MemoryRecorder } from './harness.js';
+import { writeReport } from '../../../jepsen-lite/report/index.js';
 import { workloads } from '../../../jepsen-lite/workloads/index.js';
 import { checkWellFormed, runFor, writtenValues } from './harness.js';
 
@@ -90,6 +94,16 @@ describe('workloads against a 3-member cluster', () => {
     }
     collectorsAgree(rec.watches);
     checkersPass(rec);
+    // The report renders a real run.
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'jl-wl-report-'));
+    try {
+      const results = checkRun({ events: rec.events, watches: rec.watches });
+      const files = await writeReport(dir, { history: rec.events, watchRecords: rec.watches, results, config: { workload: 'register', nodes: 3 } });
+      expect((await readFile(files.timeline, 'utf8')).length).toBeGreaterThan(50_000);
+      expect(await readFile(files.summary, 'utf8')).toContain('| register | valid |');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('append: txns of 1–4 micro-ops, guarded; reads fill in lists', async () => {
@@ -146,6 +160,39 @@ describe('workloads against a 3-member cluster', () => {
     collectorsAgree(rec.watches, false);
     // Not 'register': the lease workload's reads are of lease-put values, no register writes.
     checkersPass(rec, ['revision', 'lease', 'watch']);
+  });
+
+  it('wr: unguarded rw-register txns, reads as numbers or null', async () => {
+    const rec = await runFor(cluster, 'wr', workloads.wr, 2000);
+    expect(checkWellFormed(rec.events).open).toBe(0);
+    const values = writtenValues(rec.events);
+    expect(new Set(values).size).toBe(values.length);
+    const oks = rec.clientEvents().filter((e) => e.f === 'txn' && e.type === 'ok');
+    expect(oks.length).toBeGreaterThan(20);
+    for (const e of oks) for (const m of e.txn ?? []) if (m[0] === 'r') expect(m[2] === null || typeof m[2] === 'number').toBe(true);
+    // A read after the txn's own write of the key sees that write.
+    for (const e of oks) {
+      const w = new Map<string, number>();
+      for (const m of e.txn ?? []) {
+        if (m[0] === 'w') w.set(m[1], m[2]);
+        if (m[0] === 'r' && w.has(m[1])) expect(m[2]).toBe(w.get(m[1]));
+      }
+    }
+    collectorsAgree(rec.watches, false);
+  });
+
+  it('set: guarded adds of unique elements, every acknowledged one in the final reads', async () => {
+    const rec = await runFor(cluster, 'set', workloads.set, 2000);
+    expect(checkWellFormed(rec.events).open).toBe(0);
+    const ev = rec.clientEvents();
+    const acked = ev.filter((e) => e.f === 'add' && e.type === 'ok').map((e) => e.value as number);
+    expect(acked.length).toBeGreaterThan(5);
+    const finals = ev.filter((e) => e.f === 'read-set' && e.type === 'ok').slice(-cluster.members.length);
+    for (const f of finals) {
+      const got = f.value as number[];
+      expect(new Set(got).size).toBe(got.length);
+      for (const a of acked) expect(got).toContain(a);
+    }
   });
 
   it('the SHOULD workloads not written yet say so', () => {
