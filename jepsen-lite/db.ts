@@ -383,6 +383,21 @@ export class ProcessDb implements Db {
  */
 export async function cutToLastSync(memberDir: string, cwd: string): Promise<LossReport> {
   const synced = new Map<string, number>();
+  // The shim names a file by the path it was opened with: after `rename A B`, fsyncs of the
+  // handle still open on A are recorded as A although the data now lives at B. So a size line
+  // for A also counts for wherever A was renamed to (the larger size wins there: a WAL segment
+  // only grows while it is appended to).
+  const renamedTo = new Map<string, string>();
+  const finalName = (p: string): string => {
+    let cur = p;
+    // Bounded: a chain can be no longer than the number of renames.
+    for (let i = 0; i <= renamedTo.size; i++) {
+      const next = renamedTo.get(cur);
+      if (next === undefined || next === p) break;
+      cur = next;
+    }
+    return cur;
+  };
   let record = '';
   try {
     record = await readFile(path.join(memberDir, 'test-fsync.log'), 'utf8');
@@ -395,17 +410,24 @@ export async function cutToLastSync(memberDir: string, cwd: string): Promise<Los
       const [, from, to] = line.split(' ');
       if (from === undefined || to === undefined) continue;
       const f = path.resolve(cwd, from);
+      const t = path.resolve(cwd, to);
       const size = synced.get(f);
       synced.delete(f);
       // A rename of a file never synced since: its content is what it was at its last sync.
-      if (size !== undefined) synced.set(path.resolve(cwd, to), size);
+      if (size !== undefined) synced.set(t, size);
+      else synced.delete(t);
+      renamedTo.set(f, t);
+      renamedTo.delete(t);
       continue;
     }
     const sp = line.indexOf(' ');
     // A line torn by the kill itself (no size or no path) is ignored.
     const size = Number(line.slice(0, sp));
     if (sp <= 0 || !Number.isSafeInteger(size) || size < 0) continue;
-    synced.set(path.resolve(cwd, line.slice(sp + 1)), size);
+    const file = path.resolve(cwd, line.slice(sp + 1));
+    synced.set(file, size);
+    const moved = finalName(file);
+    if (moved !== file) synced.set(moved, Math.max(size, synced.get(moved) ?? 0));
   }
   const report = { truncated: {} as Record<string, [number, number]>, removed: [] as string[] };
   for (const sub of ['wal', 'snap']) {

@@ -46,6 +46,19 @@ describe('cutToLastSync (loseUnsyncedWrites)', () => {
     expect(await readFile(path.join(member, 'other'), 'utf8')).toBe('untouched');
   });
 
+  it('counts fsyncs recorded under a file\'s old name after a rename (the handle stays open)', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'jl-lose-'));
+    dirs.push(root);
+    const wal = path.join(root, 'member', 'wal');
+    await mkdir(wal, { recursive: true });
+    await writeFile(path.join(wal, '0.wal'), 'W'.repeat(3000));
+    const tmp = path.join(wal, '0.wal.tmp');
+    const record = [`112 ${tmp}`, `rename ${tmp} ${path.join(wal, '0.wal')}`, `2000 ${tmp}`, `2864 ${tmp}`, ''].join('\n');
+    await writeFile(path.join(root, 'member', 'test-fsync.log'), record);
+    const report = await cutToLastSync(path.join(root, 'member'), root);
+    expect(report.truncated).toEqual({ 'wal/0.wal': [3000, 2864] });
+  });
+
   it('with no record file every wal/snap file is removed (nothing was ever durable)', async () => {
     const root = await mkdtemp(path.join(os.tmpdir(), 'jl-lose-'));
     dirs.push(root);
