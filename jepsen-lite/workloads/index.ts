@@ -5,16 +5,11 @@
 import type { Workload, WorkloadName } from '../types.js';
 import { appendWorkload } from './append.js';
 import { leaseWorkload } from './lease.js';
+import { lockWorkload } from './lock.js';
 import { registerWorkload } from './register.js';
 import { setWorkload } from './set.js';
 import { watchWorkload } from './watch.js';
 import { wrWorkload } from './wr.js';
-
-function notImplemented(name: WorkloadName, item: number): () => Workload {
-  return () => {
-    throw new Error(`workload '${name}' (JEPSEN-LITE.md item ${item}, SHOULD) is not implemented yet`);
-  };
-}
 
 export const workloads: Record<WorkloadName, () => Workload> = {
   register: registerWorkload,
@@ -23,7 +18,9 @@ export const workloads: Record<WorkloadName, () => Workload> = {
   lease: leaseWorkload,
   wr: wrWorkload,
   set: setWorkload,
-  lock: notImplemented('lock', 12),
+  // With fencing by default (expected to pass); lockWorkload({ fencing: false }) is the
+  // positive control that must fail under a pause nemesis.
+  lock: () => lockWorkload({ fencing: true }),
 };
 
-export { appendWorkload, leaseWorkload, registerWorkload, setWorkload, watchWorkload, wrWorkload };
+export { appendWorkload, leaseWorkload, lockWorkload, registerWorkload, setWorkload, watchWorkload, wrWorkload };

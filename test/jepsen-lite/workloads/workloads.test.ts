@@ -195,7 +195,15 @@ describe('workloads against a 3-member cluster', () => {
     }
   });
 
-  it('the SHOULD workloads not written yet say so', () => {
-    expect(() => workloads.lock()).toThrow(/not implemented/);
+  it('lock: with fencing, holds never overlap in effect and tokens only grow', async () => {
+    const rec = await runFor(cluster, 'lock', workloads.lock, 2500);
+    expect(checkWellFormed(rec.events).open).toBe(0);
+    const ev = rec.clientEvents();
+    expect(ev.filter((e) => e.f === 'lock-acquire' && e.type === 'ok').length).toBeGreaterThan(2);
+    expect(ev.some((e) => e.f === 'lock-acquire' && e.type === 'fail' && e.error === 'held')).toBe(true);
+    const writes = ev.filter((e) => e.f === 'lock-write' && e.type === 'ok');
+    expect(writes.length).toBeGreaterThan(2);
+    for (const w of writes) expect(w.mod_revision).toBeGreaterThan(0);
+    checkersPass(rec, ['lock']);
   });
 });
