@@ -50,6 +50,10 @@ export interface ClusterOptions {
   readonly flags?: readonly string[];
   /** Where member output goes: 'inherit' prints it, 'file' writes <dataDir>.log. */
   readonly output?: 'inherit' | 'file';
+  /** Extra arguments for node itself (e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']). */
+  readonly nodeArgs?: readonly string[];
+  /** Extra environment for the members (e.g. TSETCD_TEST_HOOKS). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export class LocalCluster {
@@ -60,12 +64,14 @@ export class LocalCluster {
     readonly baseDir: string,
     readonly token: string,
     private readonly output: 'inherit' | 'file',
+    private readonly nodeArgs: readonly string[],
+    private readonly env: Readonly<Record<string, string>>,
   ) {}
 
   static async create(opts: ClusterOptions): Promise<LocalCluster> {
     const baseDir = opts.baseDir ?? (await mkdtemp(path.join(os.tmpdir(), 'tsetcd-cluster-')));
     await mkdir(baseDir, { recursive: true });
-    const c = new LocalCluster(baseDir, opts.token ?? `tsetcd-${path.basename(baseDir)}`, opts.output ?? 'file');
+    const c = new LocalCluster(baseDir, opts.token ?? `tsetcd-${path.basename(baseDir)}`, opts.output ?? 'file', opts.nodeArgs ?? [], opts.env ?? {});
     for (let i = 1; i <= opts.size; i++) {
       const name = `m${i}`;
       c.members.push({
@@ -106,7 +112,8 @@ export class LocalCluster {
 
   start(m: LocalMember, state: 'new' | 'existing' = 'new', initialCluster?: string): void {
     if (m.process && m.process.exitCode === null && m.process.signalCode === null) return;
-    const child = spawn(process.execPath, ['--import', 'tsx', TSETCD_ENTRY, ...this.argsFor(m, state, initialCluster)], {
+    const child = spawn(process.execPath, [...this.nodeArgs, '--import', 'tsx', TSETCD_ENTRY, ...this.argsFor(m, state, initialCluster)], {
+      env: { ...process.env, ...this.env },
       stdio: this.output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     if (this.output === 'file') {

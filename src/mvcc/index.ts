@@ -3,6 +3,7 @@
  * list; everything else in the folder is internal.
  */
 export { MvccStore, type CompactionHandle, type MvccStoreOptions } from './store.js';
+export { ApplyGroup } from './apply-group.js';
 export type { HistoryBatch } from './history.js';
 export { WriteTxn, type ExtraOp } from './write-txn.js';
 export type { MvccDb } from './store-core.js';

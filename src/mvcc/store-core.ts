@@ -55,6 +55,17 @@ export interface StoreCoreOptions {
   readonly compactionBatchSize: number;
 }
 
+/** What StoreCore knows of an open apply group. */
+export interface ApplyGroupState {
+  /** Revisions ended in the group, by main revision. */
+  readonly pending: Map<number, PendingRevision>;
+  /** The last revision ended in the group (currentRev when none changed anything). */
+  lastRev: number;
+  /** The last consistent index ended in the group. */
+  consistentIndex: number;
+  readonly ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[];
+}
+
 export class StoreCore {
   index: TreeIndex = TreeIndex.empty();
   /** The last committed revision; 1 in an empty store, as in etcd (the first write is 2). */
@@ -68,11 +79,27 @@ export class StoreCore {
   closed = false;
   /** Physical compactions run one after another on this chain. */
   compaction: Promise<void> = Promise.resolve();
+  /**
+   * An open apply group (apply-group.ts): WriteTxns ending meanwhile leave their records here,
+   * and the group writes them in one batch. Their revisions are in the key index but not yet in
+   * the database or in currentRev, so only the group's own txns read them (see fetch).
+   */
+  group: ApplyGroupState | null = null;
 
   constructor(
     readonly db: MvccDb,
     readonly options: StoreCoreOptions,
   ) {}
+
+  /** The revision the next WriteTxn builds on: the last one ended, in the database or not. */
+  writeRev(): number {
+    return this.group?.lastRev ?? this.currentRev;
+  }
+
+  /** The consistent index of the last entry ended, in the database or not. */
+  writeConsistentIndex(): number {
+    return this.group?.consistentIndex ?? this.consistentIndex;
+  }
 
   checkOpen(): void {
     assert(!this.closed, 'mvcc store is closed');
@@ -112,8 +139,11 @@ export class StoreCore {
     const slots: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       const { key, rev } = entries[i] as IndexEntry;
+      const grouped = this.group?.pending.get(rev.main);
       if (pending !== undefined && rev.main === pending.main) {
         kvs[i] = pending.pendingKv(rev.sub);
+      } else if (grouped !== undefined) {
+        kvs[i] = grouped.pendingKv(rev.sub);
       } else {
         keys.push(encodeRecordKey(rev.main, rev.sub, false, rev.created, rev.version, key));
         slots.push(i);

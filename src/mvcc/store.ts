@@ -12,6 +12,7 @@ import { EtcdError } from '../errors.js';
 import { AssertionError, assert, nopLogger, type Logger } from '../util/index.js';
 import { runCompaction } from './compactor.js';
 import { hashKV } from './hash-kv.js';
+import { ApplyGroup } from './apply-group.js';
 import { eventsBetween, type HistoryBatch } from './history.js';
 import {
   decodeMetaU64,
@@ -146,6 +147,19 @@ export class MvccStore {
     return range(this.core.view(), key, rangeEnd, opts);
   }
 
+  /**
+   * Opens an apply group (apply-group.ts): the writes that end until its commit() go to the
+   * database in one batch. Compaction waits for no group; do not compact while one is open.
+   */
+  beginGroup(): ApplyGroup {
+    return new ApplyGroup(this.core);
+  }
+
+  /** Whether an apply group is open. */
+  get inGroup(): boolean {
+    return this.core.group !== null;
+  }
+
   /** Starts the one write transaction (applying is serialized: asserted). */
   write(): WriteTxn {
     return new WriteTxn(this.core);
@@ -213,6 +227,7 @@ export class MvccStore {
    */
   async compact(rev: number, consistentIndex?: number): Promise<CompactionHandle> {
     this.core.checkOpen();
+    assert(this.core.group === null, 'compaction while an apply group is open');
     const slot = {};
     this.core.acquireWriter(slot);
     const batch: { type: 'put'; key: Buffer; value: Buffer }[] = [];

@@ -81,7 +81,7 @@ export class WriteTxn implements PendingRevision {
   /** Use MvccStore.write(). */
   constructor(private readonly core: StoreCore) {
     core.acquireWriter(this);
-    this.beginRev = core.currentRev;
+    this.beginRev = core.writeRev();
     this.main = this.beginRev + 1;
   }
 
@@ -188,17 +188,29 @@ export class WriteTxn implements PendingRevision {
   async end(consistentIndex: number, extraOps: readonly ExtraOp[] = []): Promise<Event[]> {
     assert(this.state === 'open', `end of a ${this.state} WriteTxn`);
     assert(Number.isSafeInteger(consistentIndex) && consistentIndex >= 0, `bad consistent index ${consistentIndex}`);
-    assert(consistentIndex >= this.core.consistentIndex, 'the consistent index went back');
+    assert(consistentIndex >= this.core.writeConsistentIndex(), 'the consistent index went back');
     this.state = 'ending';
     type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
-    const ops: BatchOp[] = [];
+    const group = this.core.group;
+    const ops: BatchOp[] = group?.ops ?? [];
     for (const r of this.records) ops.push({ type: 'put', key: r.dbKey, value: r.dbValue });
-    ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: encodeMetaU64(consistentIndex) });
-    if (this.records.length > 0) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(this.main) });
     for (const op of extraOps) {
       assert(op.key.length > 0 && op.key[0] !== REVISION_PREFIX && op.key[0] !== META_PREFIX, 'extra op in the mvcc keyspace');
       ops.push(op.type === 'put' ? { type: 'put', key: asBuffer(op.key), value: asBuffer(op.value) } : { type: 'del', key: asBuffer(op.key) });
     }
+    if (group !== null) {
+      // In a group: the group writes the records and the meta values once, in one batch.
+      if (this.records.length > 0) {
+        group.pending.set(this.main, this);
+        group.lastRev = this.main;
+      }
+      group.consistentIndex = consistentIndex;
+      this.state = 'ended';
+      this.core.releaseWriter(this);
+      return this.events;
+    }
+    ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: encodeMetaU64(consistentIndex) });
+    if (this.records.length > 0) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(this.main) });
     try {
       await this.core.db.batch(ops, BUFFERS);
     } catch (e) {

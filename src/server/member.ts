@@ -79,6 +79,8 @@ const LEASE_CHECKPOINTS_PER_TICK = 1000;
 const WATCH_RETRY_MS = 100;
 /** Responses buffered per watch stream before watchers are held aside (etcd's chanBufLen). */
 const WATCH_STREAM_BUFFER = 128;
+/** Entries applied in one MVCC apply group (one LevelDB batch) at most. */
+const MAX_APPLY_GROUP = 1000;
 /** A lease id is a positive int64 (etcd masks its request id the same way). */
 const INT63_MASK = (1n << 63n) - 1n;
 /** Written with sync before a snapshot releases WAL segments (outside mvcc's prefixes). */
@@ -120,6 +122,12 @@ export class EtcdServer implements MemberService {
   private promoteAtIndex: number | undefined;
   private readonly promoteWaiters: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
+  /** Committed entries handed over by the Ready loop, applied in order by applyLoop. */
+  private readonly applyQueue: Entry[] = [];
+  private applying: Promise<void> | undefined;
+  private applyFailure: unknown;
+  /** The events of the entry being applied in a group (see published). */
+  private appliedEvents: readonly Event[] = [];
   private peerClient!: PeerClient;
   private readonly waits = new WaitRegistry<Outcome>();
   private ids!: RequestIdGenerator;
@@ -277,6 +285,7 @@ export class EtcdServer implements MemberService {
     for (const t of this.timers) clearInterval(t);
     this.kick();
     await this.loopDone;
+    await this.applyIdle().catch(() => {});
     for (const s of [...this.watchStreams]) s.close();
     // A proposal in flight may still commit (on the other members): its outcome is unknown, so
     // it fails with Timeout, never with Stopped, which means "not proposed" (checkCanPropose).
@@ -476,12 +485,18 @@ export class EtcdServer implements MemberService {
     if (hooks?.armed) await hooks.hit('beforeWalSave');
     await this.storage.save(rd);
     if (hooks?.armed) await hooks.hit('afterWalSave');
-    if (rd.snapshot) await this.installSnapshot(rd.snapshot.metadata.index);
+    if (rd.snapshot) {
+      // The database is replaced: everything before the snapshot must be applied first.
+      await this.applyIdle();
+      await this.installSnapshot(rd.snapshot.metadata.index);
+    }
     this.sendMessages(rd.messages);
-    for (const e of rd.committedEntries) {
-      if (hooks?.armed) await hooks.hit('beforeApply');
-      await this.applyEntry(e);
-      if (hooks?.armed) await hooks.hit('afterApply');
+    if (rd.committedEntries.length > 0) {
+      // Applying runs beside the next Ready's fsync (as etcd's apply goroutine does), except
+      // after a configuration change, which raft must see applied before its next Ready.
+      this.applyQueue.push(...rd.committedEntries);
+      this.applying ??= this.applyLoop().finally(() => (this.applying = undefined));
+      if (rd.committedEntries.some((e) => e.type === EntryType.ConfChange)) await this.applyIdle();
     }
   }
 
@@ -524,25 +539,93 @@ export class EtcdServer implements MemberService {
 
   // --- apply ------------------------------------------------------------------------------------
 
-  private async applyEntry(e: Entry): Promise<void> {
+  /** Resolves once every entry handed over so far is applied (rejects if applying failed). */
+  private async applyIdle(): Promise<void> {
+    while (this.applying !== undefined) await this.applying;
+    if (this.applyFailure !== undefined) throw this.applyFailure;
+  }
+
+  /**
+   * Applies the queued entries in order. A run of client requests is applied as one MVCC apply
+   * group, one LevelDB batch for all of them; their results go to the waiting proposers and
+   * their events to watchers only once that batch is written. Configuration changes and
+   * compactions are applied alone. A failure here is fatal, as one in the Ready loop.
+   */
+  private async applyLoop(): Promise<void> {
+    const hooks = this.cfg.testHooks;
+    try {
+      while (this.running && this.applyQueue.length > 0) {
+        const run = this.takeApplyRun();
+        if (run.length === 1 && !isGroupable(run[0] as Entry)) {
+          if (hooks?.armed) await hooks.hit('beforeApply');
+          await this.applyAlone(run[0] as Entry);
+          if (hooks?.armed) await hooks.hit('afterApply');
+          continue;
+        }
+        if (hooks?.armed) await hooks.hit('beforeApply');
+        await this.applyGroup(run);
+        if (hooks?.armed) await hooks.hit('afterApply');
+      }
+    } catch (e) {
+      // Nobody awaits this loop but applyIdle: keep the failure for it, and stop.
+      this.applyFailure = e;
+      this.cfg.logger.error('apply failed; stopping the member', { error: String(e instanceof Error ? (e.stack ?? e.message) : e) });
+      this.stopReason = `fatal: ${String(e)}`;
+      void this.stop();
+    }
+  }
+
+  /** The next run to apply: one entry that must go alone, or up to MAX_APPLY_GROUP groupable ones. */
+  private takeApplyRun(): Entry[] {
+    const first = this.applyQueue[0] as Entry;
+    if (!isGroupable(first)) return this.applyQueue.splice(0, 1);
+    let n = 1;
+    while (n < this.applyQueue.length && n < MAX_APPLY_GROUP && isGroupable(this.applyQueue[n] as Entry)) n++;
+    return this.applyQueue.splice(0, n);
+  }
+
+  private async applyAlone(e: Entry): Promise<void> {
     if (e.type === EntryType.ConfChange) {
       await this.applyConfChange(e);
-    } else if (e.data.byteLength > 0) {
-      const req = decodeRequest(e.data);
-      if (this.store.isApplied(e.index)) {
-        // Applied before a restart; the proposer (if it was us) is gone.
-      } else {
-        let outcome: Outcome;
-        try {
-          outcome = { ok: true, value: await this.applyRequest(req, e.index) };
-        } catch (error) {
-          if (!isEtcdError(error)) throw error;
-          outcome = { ok: false, error };
-        }
-        this.waits.trigger(req.id, outcome);
-      }
+    } else if (e.data.byteLength > 0 && !this.store.isApplied(e.index)) {
+      const req = requestOf(e);
+      const outcome = await this.applyOne(req, e.index);
+      this.waits.trigger(req.id, outcome);
     }
-    this.appliedIndex = e.index;
+    this.markApplied(e.index);
+  }
+
+  private async applyGroup(entries: readonly Entry[]): Promise<void> {
+    const group = this.store.beginGroup();
+    const results: { id: bigint; outcome: Outcome; events: readonly Event[] }[] = [];
+    for (const e of entries) {
+      if (e.data.byteLength === 0 || this.store.isApplied(e.index)) continue; // empty, or applied before a restart
+      const req = requestOf(e);
+      this.appliedEvents = [];
+      const outcome = await this.applyOne(req, e.index);
+      results.push({ id: req.id, outcome, events: this.appliedEvents });
+    }
+    await group.commit();
+    // Durable in the store: now results and events may be seen.
+    for (const r of results) {
+      if (r.events.length > 0) this.hub.notify(r.events, (r.events[0] as Event).kv.modRevision);
+      this.waits.trigger(r.id, r.outcome);
+    }
+    this.markApplied((entries[entries.length - 1] as Entry).index);
+  }
+
+  /** Applies one request; an etcd error is its (failed) outcome, anything else is fatal. */
+  private async applyOne(req: InternalRequest, index: number): Promise<Outcome> {
+    try {
+      return { ok: true, value: await this.applyRequest(req, index) };
+    } catch (error) {
+      if (!isEtcdError(error)) throw error;
+      return { ok: false, error };
+    }
+  }
+
+  private markApplied(index: number): void {
+    this.appliedIndex = index;
     this.releaseApplied();
     if (this.promoteAtIndex !== undefined && this.appliedIndex >= this.promoteAtIndex) this.promoteLeases();
   }
@@ -556,11 +639,18 @@ export class EtcdServer implements MemberService {
     this.cfg.logger.info('took over lease expiry', { leases: this.leases.lessor.size });
   }
 
-  /** Applied events: leases follow the keys' lease fields, watchers get the events. */
+  /**
+   * Events of the entry being applied: leases follow the keys' lease fields at once (a later
+   * entry of the same group may revoke the lease); watchers get them once they are durable.
+   */
   private published(events: readonly Event[]): void {
     if (events.length === 0) return;
     this.leases.applyEvents(events);
-    this.hub.notify(events, this.store.currentRev);
+    if (this.store.inGroup) {
+      this.appliedEvents = events;
+    } else {
+      this.hub.notify(events, this.store.currentRev);
+    }
   }
 
   private async applyRequest(req: InternalRequest, index: number): Promise<unknown> {
@@ -1243,6 +1333,25 @@ export class EtcdServer implements MemberService {
   isLeader(): boolean {
     return this.node.raft.state === StateType.Leader;
   }
+}
+
+/** Each entry's request, decoded once (the apply loop looks at it twice). */
+const decoded = new WeakMap<Entry, InternalRequest>();
+
+function requestOf(e: Entry): InternalRequest {
+  let r = decoded.get(e);
+  if (r === undefined) {
+    r = decodeRequest(e.data);
+    decoded.set(e, r);
+  }
+  return r;
+}
+
+/** Client requests and lease records share an apply group; compactions and conf changes go alone. */
+function isGroupable(e: Entry): boolean {
+  if (e.type !== EntryType.Normal) return false;
+  if (e.data.byteLength === 0) return true;
+  return requestOf(e).op !== 'compaction';
 }
 
 function isErrorCode(code: string): code is ErrorCode {
