@@ -36,6 +36,22 @@ export function inKeyRange(r: KeyRange, k: Uint8Array): boolean {
   return r.end.length === 0 || compareBytes(k, r.end) < 0;
 }
 
+/**
+ * The prefix p when the range is exactly the keys starting with p ([p, prefixEnd(p)), what a
+ * prefix watch asks for), as a latin1 string; undefined for any other range or a single key.
+ * prefixEnd(p) is p with its last byte below 0xff incremented and what follows dropped.
+ */
+export function prefixOf(r: KeyRange): string | undefined {
+  const end = r.end;
+  if (end === undefined || end.length === 0 || end.length > r.key.length) return undefined;
+  const i = end.length - 1;
+  // end = key[0..i) + (key[i] + 1), and every key byte after i is 0xff.
+  if ((r.key[i] as number) === 0xff || end[i] !== (r.key[i] as number) + 1) return undefined;
+  for (let j = 0; j < i; j++) if (end[j] !== r.key[j]) return undefined;
+  for (let j = i + 1; j < r.key.length; j++) if (r.key[j] !== 0xff) return undefined;
+  return keyString(r.key);
+}
+
 /** Map key for single-key lookups: latin1 keeps bytes 1:1. */
 export function keyString(k: Uint8Array): string {
   let s = '';
