@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../cluster/local-cluster.js';
 import { EtcdClient } from '../src/client/index.js';
 import type { Prng } from '../src/util/prng.js';
@@ -28,9 +28,12 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository, or dist/ when running the built harness (dist/jepsen-lite/cli.js). */
 export const REPO_ROOT = path.join(HERE, '..');
 /** The member's entry: the TypeScript through tsx from a checkout, the built JS from dist/. */
-const MEMBER_COMMAND: readonly string[] = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'))
-  ? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
-  : [path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
+const FROM_SOURCE = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'));
+/** See member-preload.ts: binds the member's connections to the proxies to its source address. */
+const PRELOAD = pathToFileURL(path.join(HERE, FROM_SOURCE ? 'member-preload.ts' : 'member-preload.js')).href;
+const MEMBER_COMMAND: readonly string[] = FROM_SOURCE
+  ? ['--import', 'tsx', '--import', PRELOAD, path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
+  : ['--import', PRELOAD, path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
 
 /** How a member process ended, for the health check (item 31). */
 export interface ExitRecord {
@@ -56,6 +59,10 @@ interface Member {
   /** Set while a nemesis expects the member may crash on its own. */
   crashExpected: boolean;
   client: EtcdClient;
+  /** How the member's process starts: 'new' with the founding cluster, 'existing' when it joined later. */
+  clusterState: 'new' | 'existing';
+  /** Its --initial-cluster (the founding cluster, or the members when it joined). */
+  initialCluster: string;
 }
 
 export interface DbOptions {
@@ -71,6 +78,9 @@ export class ProcessDb implements Db {
   /** Every member process this Db spawned, in order. */
   readonly spawned: { readonly node: string; readonly pid: number }[] = [];
   private readonly members = new Map<string, Member>();
+  private readonly proxies = new Map<string, PeerProxy>();
+  /** Proxies made at start for members the member nemesis may add. */
+  private readonly spares = new Map<string, { readonly peerPort: number; readonly proxy: PeerProxy }>();
   private readonly links: LinkFaultNet;
   /** Member id (hex) → name, learned from Status headers. */
   private readonly idToName = new Map<bigint, string>();
@@ -81,12 +91,17 @@ export class ProcessDb implements Db {
     readonly config: RunConfig,
     private readonly opts: DbOptions,
     members: Member[],
+    /** Source address → member name, shared with every proxy (members added later join it). */
+    private readonly sources: Map<string, string>,
   ) {
     for (const m of members) {
       this.members.set(m.info.name, m);
       this.nodes.push(m.info);
+      this.proxies.set(m.info.name, m.proxy);
     }
-    this.links = new LinkFaultNet(new Map(members.map((m) => [m.info.name, m.proxy])));
+    const founding = this.nodes.map((n) => `${n.name}=${n.advertisedPeerUrl}`).join(',');
+    for (const m of members) m.initialCluster = founding;
+    this.links = new LinkFaultNet(this.proxies);
   }
 
   /** Chooses ports and directories and starts the proxies; members start with start(). */
@@ -125,9 +140,23 @@ export class ProcessDb implements Db {
         killing: false,
         crashExpected: false,
         client: new EtcdClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
+        clusterState: 'new',
+        initialCluster: '',
       });
     }
-    const db = new ProcessDb(config, opts, members);
+    const db = new ProcessDb(config, opts, members, sources);
+    // Members added later (member nemesis) get proxies made now, so every member started from
+    // the beginning knows their ports (TSETCD_HARNESS_PROXY_PORTS, member-preload.ts).
+    if (config.nemeses.includes('member')) {
+      for (let i = config.nodes + 1; i <= Math.min(9, config.nodes + 2); i++) {
+        const name = `n${i}`;
+        const peerPort = await freePort();
+        const proxy = new PeerProxy(name, { host: '127.0.0.1', port: peerPort }, sources, opts.prng.fork(), await freePort());
+        await proxy.listen();
+        db.spares.set(name, { peerPort, proxy });
+        db.proxies.set(name, proxy);
+      }
+    }
     process.on('exit', db.onProcessExit);
     return db;
   }
@@ -147,8 +176,9 @@ export class ProcessDb implements Db {
     return this.nodes.filter((n) => this.state(n.name) === 'up').map((n) => n.name);
   }
 
-  private initialCluster(): string {
-    return this.nodes.map((n) => `${n.name}=${n.advertisedPeerUrl}`).join(',');
+  /** Names of members that are part of the cluster (not removed). */
+  memberNames(): string[] {
+    return this.nodes.filter((n) => this.state(n.name) !== 'removed').map((n) => n.name);
   }
 
   private args(m: Member): string[] {
@@ -161,8 +191,8 @@ export class ProcessDb implements Db {
       '--advertise-client-urls', m.info.clientUrl,
       '--listen-peer-urls', m.info.peerListenUrl,
       '--initial-advertise-peer-urls', m.info.advertisedPeerUrl,
-      '--initial-cluster', this.initialCluster(),
-      '--initial-cluster-state', 'new',
+      '--initial-cluster', m.initialCluster,
+      '--initial-cluster-state', m.clusterState,
       '--initial-cluster-token', `jepsen-lite-${this.config.seed}`,
       '--heartbeat-interval', String(heartbeatMs),
       '--election-timeout', String(electionMs),
@@ -177,6 +207,7 @@ export class ProcessDb implements Db {
       ...process.env,
       TSETCD_TEST_HOOKS: '1',
       TSETCD_PEER_SOURCE_ADDRESS: m.info.sourceAddress,
+      TSETCD_HARNESS_PROXY_PORTS: [...this.proxies.values()].map((p) => p.port).join(','),
       TSETCD_BUGS: this.config.bugs.join(','),
       TSETCD_FAILPOINTS: this.config.failpoints.join(';'),
     };
@@ -216,6 +247,8 @@ export class ProcessDb implements Db {
     const deadline = Date.now() + timeoutMs;
     // Bounded by the deadline: each round takes at least 100 ms.
     while (Date.now() < deadline) {
+      // Every member exited (bad flags, a refused data dir): no point waiting out the deadline.
+      if (this.memberNames().every((n) => this.member(n).child === undefined)) return false;
       for (const name of this.upNodes()) {
         const left = deadline - Date.now();
         if (left <= 0) break;
@@ -343,6 +376,126 @@ export class ProcessDb implements Db {
     if (res.status !== 200) throw new Error(`${name} PUT ${hookPath}: ${res.status} ${text.trim()}`);
   }
 
+  // --- membership (item 2: add/remove members; the member nemesis drives these) -------------
+
+  /** A running member other than `except` to send cluster requests to, the leader first. */
+  private async via(except?: string): Promise<Member> {
+    const leader = await this.leader();
+    const up = this.upNodes().filter((n) => n !== except && this.member(n).state === 'up');
+    const name = leader !== undefined && leader !== except && up.includes(leader) ? leader : up[0];
+    if (name === undefined) throw new Error('no running member to ask');
+    return this.member(name);
+  }
+
+  /** Member id of `name` from MemberList (by name, or by peer URL for one not started yet). */
+  async memberId(name: string): Promise<bigint | undefined> {
+    const m = this.member(name);
+    const list = await (await this.via(name)).client.memberList({}, { timeoutMs: 2000 });
+    return list.members.find((x) => x.name === name || x.peerUrls.includes(m.info.advertisedPeerUrl))?.id;
+  }
+
+  /**
+   * Adds a member as a learner (MemberAdd), then starts its process joining the cluster. With
+   * `reuse`, the slot of a removed member (same name, ports and source address) is used again
+   * with a wiped data dir: a replace. Returns the member's name.
+   */
+  async addLearner(reuse?: string): Promise<string> {
+    let m: Member;
+    if (reuse !== undefined) {
+      m = this.member(reuse);
+      if (m.state !== 'removed' || m.child !== undefined) throw new Error(`addLearner(${reuse}): the slot is not a removed, stopped member`);
+      await rm(m.info.dataDir, { recursive: true, force: true });
+    } else {
+      const i = this.nodes.length + 1;
+      if (i > 9) throw new Error('at most 9 members');
+      const name = `n${i}`;
+      const source = `127.0.0.${10 + i}`;
+      const dir = path.join(this.opts.runDir, 'nodes', name);
+      await mkdir(dir, { recursive: true });
+      const clientPort = await freePort();
+      const spare = this.spares.get(name);
+      this.spares.delete(name);
+      const peerPort = spare?.peerPort ?? (await freePort());
+      let proxy = spare?.proxy;
+      if (proxy === undefined) {
+        proxy = new PeerProxy(name, { host: '127.0.0.1', port: peerPort }, this.sources, this.opts.prng.fork(), await freePort());
+        await proxy.listen();
+      }
+      const clientUrl = `http://127.0.0.1:${clientPort}`;
+      m = {
+        info: { name, clientUrl, advertisedPeerUrl: `http://127.0.0.1:${proxy.port}`, peerListenUrl: `http://127.0.0.1:${peerPort}`, sourceAddress: source, dataDir: path.join(dir, 'data'), logFile: path.join(dir, 'log') },
+        clientPort,
+        peerPort,
+        proxy,
+        child: undefined,
+        state: 'removed',
+        killing: false,
+        crashExpected: false,
+        client: new EtcdClient({ endpoints: [clientUrl], timeoutMs: 1000 }),
+        clusterState: 'existing',
+        initialCluster: '',
+      };
+      this.sources.set(source, name);
+      this.members.set(name, m);
+      this.proxies.set(name, proxy);
+      this.nodes.push(m.info);
+    }
+    // After a remove (of the leader, say) the cluster may still be electing: wait for it.
+    if (!(await this.waitHealthy(10_000))) throw new Error(`addLearner(${m.info.name}): no healthy leader within 10 s`);
+    const via = await this.via(m.info.name);
+    const res = await gateway(via.info.clientUrl, 'cluster/member/add', { peerURLs: [m.info.advertisedPeerUrl], isLearner: true }, 10_000).catch((e: unknown) => {
+      throw new Error(`MemberAdd of ${m.info.name} via ${via.info.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    });
+    const members = (res['members'] ?? []) as { name?: string; peerURLs?: string[] }[];
+    // The new member is listed without a name until it starts; it takes its own.
+    const cluster = members.map((x) => {
+      const url = x.peerURLs?.[0] ?? '';
+      const name = url === m.info.advertisedPeerUrl ? m.info.name : (x.name ?? this.nodes.find((n) => n.advertisedPeerUrl === url)?.name ?? '');
+      return `${name}=${url}`;
+    });
+    m.clusterState = 'existing';
+    m.initialCluster = cluster.join(',');
+    m.state = 'killed';
+    this.spawnMember(m);
+    return m.info.name;
+  }
+
+  /** Promotes a learner once it has caught up (retries the refusal for at most timeoutMs). */
+  async promote(name: string, timeoutMs = 15_000): Promise<void> {
+    const id = await this.memberId(name);
+    if (id === undefined) throw new Error(`promote(${name}): not a member`);
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    // Bounded by the deadline; each try waits 300 ms or more.
+    while (Date.now() < deadline) {
+      try {
+        await gateway((await this.via(name)).info.clientUrl, 'cluster/member/promote', { ID: id.toString() });
+        return;
+      } catch (e) {
+        last = e instanceof Error ? e.message : String(e);
+        await sleep(300);
+      }
+    }
+    throw new Error(`promote(${name}) not accepted within ${timeoutMs} ms: ${last}`);
+  }
+
+  /** MemberRemove, then stops the process; its slot can be reused by addLearner(name). */
+  async removeMember(name: string): Promise<void> {
+    const m = this.member(name);
+    const id = await this.memberId(name);
+    if (id !== undefined) {
+      const via = await this.via(name);
+      await gateway(via.info.clientUrl, 'cluster/member/remove', { ID: id.toString() }, 10_000).catch((e: unknown) => {
+        throw new Error(`MemberRemove of ${name} via ${via.info.name}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      });
+    }
+    if (m.child !== undefined) {
+      if (m.state === 'paused') m.child.kill('SIGCONT');
+      await this.signalAndWait(m, 'SIGKILL', 5000);
+    }
+    m.state = 'removed';
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
@@ -353,10 +506,8 @@ export class ProcessDb implements Db {
         if (!(await this.signalAndWait(m, 'SIGTERM', 3000))) await this.signalAndWait(m, 'SIGKILL', 3000);
       }),
     );
-    for (const m of this.members.values()) {
-      m.client.close();
-      await m.proxy.close();
-    }
+    for (const m of this.members.values()) m.client.close();
+    for (const p of this.proxies.values()) await p.close();
     process.off('exit', this.onProcessExit);
   }
 

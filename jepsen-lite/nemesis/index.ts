@@ -6,6 +6,7 @@ import { ClockNemesis } from './clock.js';
 import { DiskNemesis } from './disk.js';
 import { FailpointNemesis } from './failpoint.js';
 import { KillNemesis } from './kill.js';
+import { MemberNemesis } from './member.js';
 import { PartitionNemesis } from './partition.js';
 import { PauseNemesis } from './pause.js';
 import type { ScheduledNemesis } from './targets.js';
@@ -13,8 +14,8 @@ import type { ScheduledNemesis } from './targets.js';
 export { type ScheduledNemesis } from './targets.js';
 export { resetClocks } from './clock.js';
 
-/** Nemeses that exist; 'none' means no faults, 'member' is not written yet. */
-export const NEMESES: readonly NemesisName[] = ['kill', 'kill-lossy', 'pause', 'partition', 'admin', 'clock', 'failpoint', 'disk'];
+/** Nemeses that exist ('none' means no faults). */
+export const NEMESES: readonly NemesisName[] = ['kill', 'kill-lossy', 'pause', 'partition', 'admin', 'member', 'clock', 'failpoint', 'disk'];
 
 export function createNemesis(name: NemesisName, prng: Prng): ScheduledNemesis {
   switch (name) {
@@ -35,7 +36,8 @@ export function createNemesis(name: NemesisName, prng: Prng): ScheduledNemesis {
     case 'disk':
       return new DiskNemesis(prng);
     case 'member':
+      return new MemberNemesis(prng);
     case 'none':
-      throw new Error(`nemesis ${name} cannot be scheduled (member: not implemented yet)`);
+      throw new Error('nemesis none cannot be scheduled');
   }
 }
