@@ -236,7 +236,6 @@ export class EtcdServer implements MemberService {
     const sourceAddress = this.cfg.testHooks?.peerSourceAddress;
     this.peerClient = new PeerClient(sourceAddress);
     this.transport = new Transport({
-      ...(sourceAddress !== undefined ? { network: boundTcpNetwork(sourceAddress) } : {}),
       id: this.memberId,
       clusterId: this.clusterId,
       listenPeerUrls: [...this.cfg.listenPeerUrls],
@@ -248,7 +247,7 @@ export class EtcdServer implements MemberService {
         this.kick();
       },
       logger: log,
-    });
+    }, sourceAddress !== undefined ? { network: boundTcpNetwork(sourceAddress) } : {});
     // Peers first: the listener refuses handshakes from members it does not know.
     for (const m of this.membership.list()) if (m.id !== this.memberId) this.transport.addPeer(m.id, [...m.peerURLs]);
     await this.transport.start();
