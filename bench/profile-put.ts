@@ -95,4 +95,5 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Run only as a program, not when imported for topSelf.
+if (process.argv[1]?.endsWith('profile-put.ts') === true) void main();

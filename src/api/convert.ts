@@ -8,6 +8,7 @@
  * a clamped compare operand still compares the same way). Going out, every revision and count
  * must be a safe integer (asserted); 64-bit ids travel as decimal strings.
  */
+import { WATCH_RESULT } from './watch-encode.js';
 import type {
   Compare,
   CompareResult,
@@ -235,7 +236,9 @@ export function eventOut(ev: Event): object {
 }
 
 export function watchResultOut(r: WatchResult): object {
+  // The gRPC side encodes from the result itself (watch-encode.ts); the gateway uses the fields.
   return {
+    [WATCH_RESULT]: r,
     header: headerOut(r.header),
     watch_id: int64Out(r.watchId),
     created: r.created === true,

@@ -5,10 +5,12 @@
  * it the HTTP/2 connections of the client ports.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { WatchResult } from '../server/service.js';
 import type { Logger } from '../util/index.js';
 import { toWireStatus, unimplemented, type WireStatus } from './errors.js';
 import type { UnaryHandler } from './handlers.js';
 import type { ApiProtos } from './proto.js';
+import { encodeWatchResponse, WATCH_RESULT } from './watch-encode.js';
 import { RequestQueue, type StreamHandler } from './stream-call.js';
 
 export interface GrpcServerOptions {
@@ -38,6 +40,7 @@ export function createGrpcServer(
     for (const [name, method] of Object.entries(definition) as [string, grpc.MethodDefinition<unknown, unknown>][]) {
       measured[name] = {
         ...method,
+        ...(method.path === '/etcdserverpb.Watch/Watch' ? { responseSerialize: serializeWatchResponse(method) } : {}),
         requestDeserialize: (bytes: Buffer): unknown => {
           const message = method.requestDeserialize(bytes) as object;
           requestBytes.set(message, bytes.length);
@@ -143,6 +146,14 @@ function unimplementedImplementation(name: string, method: grpc.MethodDefinition
     };
   }
   return (_call: unknown, callback: grpc.sendUnaryData<unknown>) => callback(status);
+}
+
+/** Watch responses that carry their WatchResult are encoded by hand (watch-encode.ts). */
+function serializeWatchResponse(method: grpc.MethodDefinition<unknown, unknown>): (m: unknown) => Buffer {
+  return (m) => {
+    const r = (m as { [WATCH_RESULT]?: WatchResult })[WATCH_RESULT];
+    return r !== undefined ? encodeWatchResponse(r) : method.responseSerialize(m);
+  };
 }
 
 function serviceError(status: WireStatus): grpc.ServiceError {

@@ -1,0 +1,94 @@
+/**
+ * A quick profile of watch fan-out: one tsetcd member under the Node CPU profiler, W watchers
+ * (prefix watchers, ten per prefix) over S streams, then puts at R/s for T seconds. Prints the
+ * member's top functions by self time (see profile-put.ts).
+ *
+ *   npx tsx bench/profile-watch.ts [--watchers 100000] [--streams 1000] [--rate 1000] [--seconds 10]
+ */
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { EtcdClient, type WatchStream } from '../src/client/index.js';
+import { topSelf } from './profile-put.js';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      watchers: { type: 'string', default: '100000' },
+      streams: { type: 'string', default: '1000' },
+      rate: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '10' },
+      dir: { type: 'string', default: '/tmp/tsetcd-prof-watch' },
+    },
+  });
+  const [watchers, streams, rate, seconds] = [values.watchers, values.streams, values.rate, values.seconds].map(Number) as [number, number, number, number];
+  const dir = values.dir;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const cluster = await LocalCluster.create({ size: 1, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  cluster.startAll();
+  const client = new EtcdClient({ endpoints: cluster.endpoints });
+  const opened: WatchStream[] = [];
+  let received = 0;
+  try {
+    for (let i = 0; i < 300; i++) {
+      try {
+        await client.put({ key: 'warm', value: 'x' }, { timeoutMs: 1000 });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const prefixes = Math.max(1, Math.floor(watchers / 10));
+    for (let s = 0; s < streams; s++) {
+      const ws = client.watch();
+      opened.push(ws);
+      void (async () => {
+        for await (const r of ws) received += r.events.length;
+      })().catch(() => {});
+    }
+    for (let i = 0; i < watchers; i++) {
+      const ws = opened[i % streams] as WatchStream;
+      const p = `w/${i % prefixes}/`;
+      if (!ws.create({ key: p, rangeEnd: `w/${i % prefixes}0` })) await ws.drained();
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+    const t0 = Date.now();
+    let sent = 0;
+    const lat: number[] = [];
+    const inflight = new Set<Promise<void>>();
+    while (Date.now() - t0 < seconds * 1000) {
+      const due = Math.floor(((Date.now() - t0) / 1000) * rate);
+      while (sent < due) {
+        const k = `w/${sent % prefixes}/x`;
+        const start = performance.now();
+        const p: Promise<void> = client
+          .put({ key: k, value: 'v' })
+          .then(() => void lat.push(performance.now() - start))
+          .catch(() => {})
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+        sent++;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(inflight);
+    await new Promise((r) => setTimeout(r, 2000));
+    lat.sort((a, b) => a - b);
+    const q = (f: number): string => (lat[Math.floor(f * (lat.length - 1))] ?? 0).toFixed(2);
+    console.log(`sent ${sent}, acked ${lat.length}, events received ${received}; put p50 ${q(0.5)} ms p99 ${q(0.99)} ms`);
+  } finally {
+    for (const ws of opened) ws.close();
+    client.close();
+    await cluster.stopAll('SIGTERM');
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const f of (await readdir(dir)).filter((x) => x.endsWith('.cpuprofile'))) {
+    const p = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as Parameters<typeof topSelf>[0];
+    console.log(`\n${f}`);
+    for (const t of topSelf(p, 30)) console.log(`${String(t.pct).padStart(5)}% ${String(t.ms).padStart(6)} ms  ${t.fn}`);
+  }
+}
+
+void main();
