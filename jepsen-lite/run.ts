@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EtcdClient } from '../src/client/index.js';
 import { Prng } from '../src/util/prng.js';
@@ -19,7 +19,8 @@ import { checkRunDir, type CheckResult, type NodeHealthInput, type RunFacts, typ
 import { combineVerdicts } from './checkers/result.js';
 import { ProcessDb, REPO_ROOT, sleep, type ExitRecord } from './db.js';
 import { finalPhase, type FinalResult } from './final.js';
-import { readJsonl, type HistoryEvent, type NemesisEvent } from './history.js';
+import { readJsonl, type HistoryEvent, type NemesisEvent, type WatchRecord } from './history.js';
+import { writeReport, type NodeEvent } from './report/index.js';
 import { workloads } from './workloads/index.js';
 import { errorText } from './nemesis/admin.js';
 import { createNemesis, type ScheduledNemesis } from './nemesis/index.js';
@@ -239,7 +240,78 @@ export async function checkRun(runDir: string): Promise<{ valid: Verdict; result
   const valid = combineVerdicts(results.map((r) => r.valid));
   await writeFile(path.join(runDir, 'results.json'), JSON.stringify({ valid, checkers: results, ...(out.committedLog ? { committedLog: out.committedLog } : {}) }, null, 2) + '\n');
   await writeFile(path.join(runDir, 'summary.md'), summary(runDir, config, valid, results, events));
+  // summary.md (theirs replaces ours), perf.csv and timeline.html from report/.
+  try {
+    const watchRecords = await readWatchRecords(runDir);
+    await writeReport(runDir, { history: events, watchRecords, results: results, config, nodeEvents: nodeEvents(events) });
+  } catch (e) {
+    await writeFile(path.join(runDir, 'report-error.txt'), `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
   return { valid, results };
+}
+
+async function readWatchRecords(runDir: string): Promise<WatchRecord[]> {
+  const out: WatchRecord[] = [];
+  let files: string[] = [];
+  try {
+    files = (await readdir(path.join(runDir, 'watch'))).filter((f) => f.endsWith('.jsonl')).sort();
+  } catch {
+    return out;
+  }
+  for (const f of files) out.push(...(await readJsonl<WatchRecord>(path.join(runDir, 'watch', f))));
+  return out;
+}
+
+/** Member states over time for the timeline's member lanes, from the nemesis events. */
+export function nodeEvents(events: readonly HistoryEvent[]): NodeEvent[] {
+  const out: NodeEvent[] = [];
+  const targetsOf = (v: unknown): string[] => {
+    const t = (v as { targets?: unknown } | undefined)?.targets;
+    return Array.isArray(t) ? t.filter((x): x is string => typeof x === 'string') : [];
+  };
+  const partitioned = new Set<string>();
+  for (const e of events) {
+    if (e.process !== 'nemesis') continue;
+    const t = e.time_ns;
+    const v = e.value as Record<string, unknown> | undefined;
+    switch (e.f) {
+      case 'cluster-ready':
+        for (const n of (v?.['nodes'] ?? []) as { name: string }[]) out.push({ time_ns: t, node: n.name, state: 'up' });
+        break;
+      case 'start-kill':
+      case 'start-kill-lossy':
+      case 'start-disk':
+        for (const n of targetsOf(v)) out.push({ time_ns: t, node: n, state: 'killed' });
+        break;
+      case 'stop-kill':
+      case 'stop-kill-lossy':
+      case 'stop-pause':
+      case 'disk-damage':
+        for (const n of e.f === 'disk-damage' ? [String(v?.['node'])] : targetsOf(v)) out.push({ time_ns: t, node: n, state: 'up' });
+        break;
+      case 'start-pause':
+        for (const n of targetsOf(v)) out.push({ time_ns: t, node: n, state: 'paused' });
+        break;
+      case 'start-partition':
+        for (const c of (v?.['cuts'] ?? []) as [string, string][]) for (const n of c) partitioned.add(n);
+        for (const n of partitioned) out.push({ time_ns: t, node: n, state: 'partitioned' });
+        break;
+      case 'stop-partition':
+        for (const n of partitioned) out.push({ time_ns: t, node: n, state: 'up' });
+        partitioned.clear();
+        break;
+      case 'stop-member':
+        if (v?.['action'] === 'remove') for (const n of targetsOf(v)) out.push({ time_ns: t, node: n, state: 'removed' });
+        if (v?.['action'] === 'add' || v?.['action'] === 'replace') for (const n of targetsOf(v)) out.push({ time_ns: t, node: n, state: 'up' });
+        break;
+      case 'healthy':
+        if (typeof v?.['leader'] === 'string') out.push({ time_ns: t, node: v['leader'], leader: true });
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
 }
 
 async function runFacts(runDir: string, config: RunConfig, events: readonly HistoryEvent[], final: (FinalResult & { exits: ExitRecord[] }) | undefined): Promise<RunFacts> {
