@@ -17,7 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../cluster/local-cluster.js';
 import { EtcdClient } from '../src/client/index.js';
 import type { Prng } from '../src/util/prng.js';
@@ -28,12 +28,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository, or dist/ when running the built harness (dist/jepsen-lite/cli.js). */
 export const REPO_ROOT = path.join(HERE, '..');
 /** The member's entry: the TypeScript through tsx from a checkout, the built JS from dist/. */
-const FROM_SOURCE = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'));
-/** See member-preload.ts: binds the member's connections to the proxies to its source address. */
-const PRELOAD = pathToFileURL(path.join(HERE, FROM_SOURCE ? 'member-preload.ts' : 'member-preload.js')).href;
-const MEMBER_COMMAND: readonly string[] = FROM_SOURCE
-  ? ['--import', 'tsx', '--import', PRELOAD, path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
-  : ['--import', PRELOAD, path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
+const MEMBER_COMMAND: readonly string[] = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'))
+  ? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
+  : [path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
 
 /** How a member process ended, for the health check (item 31). */
 export interface ExitRecord {
@@ -79,8 +76,6 @@ export class ProcessDb implements Db {
   readonly spawned: { readonly node: string; readonly pid: number }[] = [];
   private readonly members = new Map<string, Member>();
   private readonly proxies = new Map<string, PeerProxy>();
-  /** Proxies made at start for members the member nemesis may add. */
-  private readonly spares = new Map<string, { readonly peerPort: number; readonly proxy: PeerProxy }>();
   private readonly links: LinkFaultNet;
   /** Member id (hex) → name, learned from Status headers. */
   private readonly idToName = new Map<bigint, string>();
@@ -145,18 +140,6 @@ export class ProcessDb implements Db {
       });
     }
     const db = new ProcessDb(config, opts, members, sources);
-    // Members added later (member nemesis) get proxies made now, so every member started from
-    // the beginning knows their ports (TSETCD_HARNESS_PROXY_PORTS, member-preload.ts).
-    if (config.nemeses.includes('member')) {
-      for (let i = config.nodes + 1; i <= Math.min(9, config.nodes + 2); i++) {
-        const name = `n${i}`;
-        const peerPort = await freePort();
-        const proxy = new PeerProxy(name, { host: '127.0.0.1', port: peerPort }, sources, opts.prng.fork(), await freePort());
-        await proxy.listen();
-        db.spares.set(name, { peerPort, proxy });
-        db.proxies.set(name, proxy);
-      }
-    }
     process.on('exit', db.onProcessExit);
     return db;
   }
@@ -207,7 +190,6 @@ export class ProcessDb implements Db {
       ...process.env,
       TSETCD_TEST_HOOKS: '1',
       TSETCD_PEER_SOURCE_ADDRESS: m.info.sourceAddress,
-      TSETCD_HARNESS_PROXY_PORTS: [...this.proxies.values()].map((p) => p.port).join(','),
       TSETCD_BUGS: this.config.bugs.join(','),
       TSETCD_FAILPOINTS: this.config.failpoints.join(';'),
     };
@@ -369,6 +351,11 @@ export class ProcessDb implements Db {
     this.links.heal();
   }
 
+  /** Open connections through each member's proxy, by sender (undefined: not a member). */
+  proxyConnections(): Record<string, { from: string | undefined; held: boolean }[]> {
+    return Object.fromEntries([...this.proxies].map(([n, p]) => [n, p.connections()]));
+  }
+
   async testHook(name: string, hookPath: string, body: string): Promise<void> {
     const m = this.member(name);
     const res = await fetch(`${m.info.peerListenUrl}${hookPath}`, { method: 'PUT', body, signal: AbortSignal.timeout(2000) });
@@ -413,14 +400,9 @@ export class ProcessDb implements Db {
       const dir = path.join(this.opts.runDir, 'nodes', name);
       await mkdir(dir, { recursive: true });
       const clientPort = await freePort();
-      const spare = this.spares.get(name);
-      this.spares.delete(name);
-      const peerPort = spare?.peerPort ?? (await freePort());
-      let proxy = spare?.proxy;
-      if (proxy === undefined) {
-        proxy = new PeerProxy(name, { host: '127.0.0.1', port: peerPort }, this.sources, this.opts.prng.fork(), await freePort());
-        await proxy.listen();
-      }
+      const peerPort = await freePort();
+      const proxy = new PeerProxy(name, { host: '127.0.0.1', port: peerPort }, this.sources, this.opts.prng.fork(), await freePort());
+      await proxy.listen();
       const clientUrl = `http://127.0.0.1:${clientPort}`;
       m = {
         info: { name, clientUrl, advertisedPeerUrl: `http://127.0.0.1:${proxy.port}`, peerListenUrl: `http://127.0.0.1:${peerPort}`, sourceAddress: source, dataDir: path.join(dir, 'data'), logFile: path.join(dir, 'log') },

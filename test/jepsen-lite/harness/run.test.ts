@@ -10,7 +10,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClientError } from '../../../src/client/index.js';
 import { readJsonl, type HistoryEvent } from '../../../jepsen-lite/history.js';
+import { ProcessDb, sleep } from '../../../jepsen-lite/db.js';
 import { runTest } from '../../../jepsen-lite/run.js';
+import { Prng } from '../../../src/util/prng.js';
 import type { RunConfig, RunContext, Workload } from '../../../jepsen-lite/types.js';
 
 /** Writes unique values and reads them back on 3 keys, 3 threads; records every op. */
@@ -115,4 +117,40 @@ describe('jepsen-lite run (real member processes)', () => {
     expect(outcome.pids.length).toBeGreaterThanOrEqual(4);
     for (const pid of outcome.pids) expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
+
+  it('the proxies know each member by its source address, and isolating the leader moves leadership', async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), 'jl-db-'));
+    dirs.push(parent);
+    const config = { workload: 'register', nemeses: ['partition'], schedule: 'single', nodes: 3, timeLimitS: 1, rate: 1, concurrency: 1, seed: 1, outDir: parent, bugs: [], failpoints: [], memberFlags: [], electionMs: 500 } as const satisfies RunConfig;
+    const db = await ProcessDb.create(config, { runDir: parent, prng: new Prng(1) });
+    try {
+      await db.start();
+      const conns = Object.values(db.proxyConnections()).flat();
+      expect(conns.length).toBeGreaterThan(0);
+      expect(conns.every((c) => c.from !== undefined)).toBe(true);
+      const leader = await db.leader();
+      expect(leader).toBeDefined();
+      for (const n of db.nodes) {
+        if (n.name === leader) continue;
+        db.cut(leader as string, n.name);
+        db.cut(n.name, leader as string);
+      }
+      let moved: string | undefined;
+      // Bounded: 80 rounds of at least 100 ms.
+      for (let i = 0; i < 80 && moved === undefined; i++) {
+        await sleep(100);
+        for (const n of db.nodes) {
+          if (n.name === leader) continue;
+          // A member that says it is the leader itself.
+          const s = await db.memberClient(n.name).status(undefined, { timeoutMs: 500 }).catch(() => undefined);
+          if (s !== undefined && s.leader === s.header.memberId) moved = n.name;
+        }
+      }
+      expect(moved).toBeDefined();
+      db.healLinks();
+      expect(await db.waitHealthy(5000)).toBe(true);
+    } finally {
+      await db.stop();
+    }
+  }, 40_000);
 });
