@@ -20,13 +20,15 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '10' },
       dir: { type: 'string', default: '/tmp/tsetcd-prof-watch' },
+      'trace-gc': { type: 'boolean', default: false },
     },
   });
   const [watchers, streams, rate, seconds] = [values.watchers, values.streams, values.rate, values.seconds].map(Number) as [number, number, number, number];
   const dir = values.dir;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const cluster = await LocalCluster.create({ size: 1, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const traceGc = values['trace-gc'] === true;
+  const cluster = await LocalCluster.create({ size: 1, nodeArgs: traceGc ? ['--trace-gc'] : ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   cluster.startAll();
   const client = new EtcdClient({ endpoints: cluster.endpoints });
   const opened: WatchStream[] = [];
@@ -82,6 +84,16 @@ async function main(): Promise<void> {
     for (const ws of opened) ws.close();
     client.close();
     await cluster.stopAll('SIGTERM');
+    if (traceGc) {
+      const log = await readFile((cluster.members[0] as { logFile: string }).logFile, 'utf8');
+      const pauses = [...log.matchAll(/\s(\d+) ms: (Mark-Compact|Scavenge)[^,]*, ([\d.]+) \/ [\d.]+ ms/g)].map((m) => ({ at: Number(m[1]), kind: m[2] as string, ms: Number(m[3]) }));
+      const last = pauses.at(-1)?.at ?? 0;
+      console.log('pauses over 20 ms (ms since member start: pause ms):', pauses.filter((p) => p.ms > 20).map((p) => `${p.at}:${p.kind[0]}${Math.round(p.ms)}`).join(' '), `(last trace at ${last})`);
+      for (const kind of ['Scavenge', 'Mark-Compact']) {
+        const ms = pauses.filter((p) => p.kind === kind).map((p) => p.ms).sort((a, b) => a - b);
+        console.log(`${kind}: ${ms.length} pauses, total ${Math.round(ms.reduce((a, b) => a + b, 0))} ms, max ${ms.at(-1) ?? 0} ms, p90 ${ms[Math.floor(ms.length * 0.9)] ?? 0} ms`);
+      }
+    }
   }
   await new Promise((r) => setTimeout(r, 1000));
   for (const f of (await readdir(dir)).filter((x) => x.endsWith('.cpuprofile'))) {
