@@ -21,26 +21,33 @@
  * results/lease-keepalive-<timestamp>.md too. Stops only what it started, by PID, also on Ctrl-C,
  * on error and at the overall deadline, and removes its temporary directories.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
-import { LocalCluster } from '../cluster/local-cluster.js';
-import { startRealEtcdCluster } from '../cluster/real-etcd.js';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { ClientError, EtcdClient, type LeaseKeepAliveStream } from '../src/client/index.js';
+import { cpuSeconds, machineBusySeconds, threadCpuSeconds } from './common/proc.js';
+import { cpuPerOp, f0, f2, median, percentile, ratio } from './common/stats.js';
+import {
+  ELECTION_MS,
+  HEARTBEAT_MS,
+  errText,
+  killMembersNow,
+  leaderFirst,
+  readEtcdVersion,
+  sleep,
+  startSystem,
+  type RunningSystem,
+  type SystemName,
+} from './common/systems.js';
+import { startModuleWorker } from './common/workers.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const HEARTBEAT_MS = 100;
-const ELECTION_MS = 1000;
-type SystemName = 'tsetcd' | 'etcd';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const errText = (e: unknown): string => (e instanceof ClientError ? `${e.statusName}: ${e.message}` : e instanceof Error ? e.message : String(e));
+let etcdVersionCache: string | undefined;
 
 // ---------------------------------------------------------------------------------------------
 // Worker side.
@@ -68,10 +75,6 @@ interface RunResult {
   errorSamples: string[];
   elu: number;
   threadCpu: number;
-}
-
-function threadCpuSeconds(): number {
-  return cpuSeconds('/proc/thread-self/stat') ?? NaN;
 }
 
 function workerMain(): void {
@@ -220,94 +223,15 @@ function parseOptions(): Options {
   };
 }
 
-function cpuSeconds(statFile: string): number | undefined {
-  let s: string;
-  try {
-    s = readFileSync(statFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ": utime is field 14, stime field 15 of the whole line.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-const CLK_TCK = 100; // Linux USER_HZ
-
-/** Busy seconds of the whole machine (all cores, every process), from /proc/stat. */
-function machineBusySeconds(): number {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal ...
-    return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-interface Member {
-  endpoint: string;
-  pid: number;
-}
-
-interface Running {
-  members: Member[];
-  stop(): Promise<void>;
-}
-
-async function startSystem(name: SystemName, dir: string, opt: Options): Promise<Running> {
-  const timing = ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS)];
-  if (name === 'tsetcd') {
-    const c = await LocalCluster.create({ size: opt.size, baseDir: dir, flags: timing, output: 'file' });
-    c.startAll();
-    return {
-      members: c.members.map((m) => ({ endpoint: m.clientUrl, pid: m.process?.pid ?? -1 })),
-      stop: () => c.stopAll('SIGTERM'),
-    };
-  }
-  const e = await startRealEtcdCluster(opt.size, { bin: opt.etcd, baseDir: dir, logToFiles: true, waitHealthy: false, flags: timing });
-  return { members: e.members.map((m) => ({ endpoint: m.clientUrl, pid: m.pid })), stop: () => e.stop('SIGTERM') };
-}
-
-/** Waits until every member agrees on a leader and the cluster takes a put; leader first. */
-async function leaderFirst(members: Member[], timeoutMs: number): Promise<Member[]> {
-  const c = new EtcdClient({ endpoints: members.map((m) => m.endpoint), timeoutMs: 2000 });
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  try {
-    while (Date.now() < deadline) {
-      try {
-        const st = await Promise.all(members.map((_, i) => c.status(i)));
-        const leader = st[0]?.leader ?? 0n;
-        const li = st.findIndex((s) => s.header.memberId === leader);
-        if (leader !== 0n && li >= 0 && st.every((s) => s.leader === leader)) {
-          await c.put({ key: 'bench/ready', value: 'x' }, { endpoint: li });
-          return [members[li] as Member, ...members.filter((_, i) => i !== li)];
-        }
-        last = `no agreed leader: ${st.map((s) => s.leader).join(',')}`;
-      } catch (e) {
-        last = errText(e);
-      }
-      await sleep(200);
-    }
-  } finally {
-    c.close();
-  }
-  throw new Error(`no leader within ${timeoutMs} ms: ${last}`);
-}
-
 class Pool {
   private readonly workers: Worker[] = [];
   private nextId = 1;
   private readonly pending = new Map<number, { left: number; results: RunResult[]; resolve: (r: RunResult[]) => void; reject: (e: Error) => void }>();
 
   async start(n: number): Promise<void> {
-    const api = import.meta.resolve('tsx/esm/api');
-    // A worker cannot take tsx through execArgv on Node 20; it registers tsx and imports us.
-    const src = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = new Worker(src, { eval: true });
+      const w = startModuleWorker(import.meta.url);
       this.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {
@@ -392,27 +316,10 @@ interface RunRow {
   errorSamples: string[];
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
-const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : '-');
-const cpuPerOp = (cpuPct: number, opsPerSec: number): number => (opsPerSec > 0 ? ((cpuPct / 100) * 1e6) / opsPerSec : NaN);
-
-async function runOne(system: SystemName, round: number, opt: Options, pool: Pool, baseDir: string, track: (r: Running | undefined) => void): Promise<RunRow> {
+async function runOne(system: SystemName, round: number, opt: Options, pool: Pool, baseDir: string, track: (r: RunningSystem | undefined) => void): Promise<RunRow> {
   const dir = path.join(baseDir, `${system}-${round}`);
-  const sys = await startSystem(system, dir, opt);
+  const timing = ['--heartbeat-interval', String(HEARTBEAT_MS), '--election-timeout', String(ELECTION_MS)];
+  const sys = await startSystem(system, { size: opt.size, dir, flags: timing, etcdBin: opt.etcd });
   track(sys);
   try {
     const members = await leaderFirst(sys.members, 90_000);
@@ -543,26 +450,16 @@ function renderReport(opt: Options, rows: RunRow[]): string {
   return lines.join('\n');
 }
 
-let etcdVersionCache: string | undefined;
-async function readEtcdVersion(bin: string): Promise<void> {
-  const child = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
-  if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  etcdVersionCache = /etcd Version: (\S+)/.exec(out)?.[1];
-}
-
 async function main(): Promise<void> {
   const opt = parseOptions();
   if (opt.systems.includes('etcd') && !existsSync(opt.etcd)) throw new Error(`no etcd at ${opt.etcd}`);
-  await readEtcdVersion(opt.etcd).catch(() => undefined);
+  etcdVersionCache = await readEtcdVersion(opt.etcd).catch(() => undefined);
   const runs = opt.rounds * opt.systems.length;
   const perRunMs = 90_000 + (opt.warmup + opt.seconds) * 1000 + opt.clients * 5 + opt.timeoutMs + 45_000;
   const budgetMs = 60_000 + runs * perRunMs;
   const baseDir = await mkdtemp(path.join(os.tmpdir(), 'bench-lease-'));
 
-  let running: Running | undefined;
+  let running: RunningSystem | undefined;
   let pool: Pool | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> => {
@@ -576,13 +473,7 @@ async function main(): Promise<void> {
   };
   // Last resort: SIGKILL the members we started, by PID.
   process.on('exit', () => {
-    for (const m of running?.members ?? []) {
-      try {
-        if (m.pid > 0) process.kill(m.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    killMembersNow(running?.members ?? []);
   });
   const onSignal = (sig: NodeJS.Signals): void => {
     console.error(`\n${sig}: stopping what this program started...`);

@@ -30,25 +30,28 @@
  * - Stops only what it started, by PID, also on Ctrl-C, on error and at the overall deadline,
  *   and removes its temporary directories.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker, isMainThread, parentPort } from 'node:worker_threads';
+import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd.js';
 import { ClientError, EtcdClient, type WatchStream } from '../src/client/index.js';
+import { cpuSeconds, machineBusySeconds, rssMiB, threadCpuSeconds } from './common/proc.js';
+import { f0, f1, f2, median, percentile, ratio } from './common/stats.js';
+import { readEtcdVersion, sleep } from './common/systems.js';
+import { startModuleWorker } from './common/workers.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+let etcdVersionCache: string | undefined;
 type SystemName = 'tsetcd' | 'etcd';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable across threads of one process. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Layout {
   watchers: number;
@@ -104,10 +107,6 @@ interface Finished {
   errors: string[];
 }
 type Reply = { type: 'ready' } | SetupDone | Progress | Finished | { type: 'fatal'; error: string };
-
-function threadCpuSeconds(): number {
-  return cpuSeconds('/proc/thread-self/stat') ?? NaN;
-}
 
 function workerMain(): void {
   const port = parentPort;
@@ -350,41 +349,6 @@ function parseOptions(): Options {
   };
 }
 
-/** utime+stime of a process or thread, in seconds; undefined once it is gone. */
-function cpuSeconds(statFile: string): number | undefined {
-  let s: string;
-  try {
-    s = readFileSync(statFile, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const fields = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  // After "pid (comm) ": utime is field 14, stime field 15 of the whole line.
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-const CLK_TCK = 100; // Linux USER_HZ
-
-/** Busy seconds of the whole machine (all cores, every process), from /proc/stat. */
-function machineBusySeconds(): number {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal ...
-    return ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0)) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
-}
-
-function rssMiB(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
 /** One started member of either system. */
 interface Running {
   endpoint: string;
@@ -437,12 +401,9 @@ class Pool {
   private readonly waiting: { type: Reply['type']; worker: number; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
 
   async start(n: number): Promise<void> {
-    const api = import.meta.resolve('tsx/esm/api');
-    // A worker cannot take tsx through execArgv on Node 20; it registers tsx and imports us.
-    const src = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
     const ready: Promise<Reply>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = new Worker(src, { eval: true, workerData: { index: i } });
+      const w = startModuleWorker(import.meta.url, { index: i });
       this.workers.push(w);
       w.on('message', (m: Reply) => {
         if (m.type === 'fatal') {
@@ -590,12 +551,6 @@ async function putPhase(
   return { putsPerKey, puts: acked, errors, samples: [...samples], seconds: (performance.now() - start) / 1000, putLatenciesMs: putLat.slice(0, acked).sort() };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[i] as number;
-}
-
 async function runOne(system: SystemName, round: number, opt: Options, pool: Pool, baseDir: string, track: (r: Running | undefined) => void): Promise<RunRow> {
   const l: Layout = { watchers: opt.watchers, streams: opt.streams, keys: opt.keys, prefix: opt.prefix };
   const dir = path.join(baseDir, `${system}-${round}`);
@@ -697,18 +652,6 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
   }
 }
 
-const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '-');
-const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
-const f2 = (x: number): string => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)) : '-');
-const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : '-');
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
 function renderReport(opt: Options, rows: RunRow[]): string {
   const cpus = os.cpus();
   const perWatcherKiB = (r: RunRow): number => ((r.rssWatchers - r.rssBefore) * 1024) / r.watchers;
@@ -786,20 +729,10 @@ function renderReport(opt: Options, rows: RunRow[]): string {
   return lines.join('\n');
 }
 
-let etcdVersionCache: string | undefined;
-async function readEtcdVersion(bin: string): Promise<void> {
-  const child = spawn(bin, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
-  if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-  etcdVersionCache = /etcd Version: (\S+)/.exec(out)?.[1];
-}
-
 async function main(): Promise<void> {
   const opt = parseOptions();
   if (opt.systems.includes('etcd') && !existsSync(opt.etcd)) throw new Error(`no etcd at ${opt.etcd}`);
-  await readEtcdVersion(opt.etcd).catch(() => undefined);
+  etcdVersionCache = await readEtcdVersion(opt.etcd).catch(() => undefined);
   const runs = opt.rounds * opt.systems.length;
   const perRunMs = 60_000 + (60_000 + opt.watchers) + opt.seconds * 1000 + opt.drainSeconds * 1000 + 40_000;
   const budgetMs = 60_000 + runs * perRunMs;
