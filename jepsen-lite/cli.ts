@@ -17,7 +17,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BUGS } from '../src/server/test-hooks.js';
 import { runMatrix, PRESETS } from './matrix.js';
-import { NEMESES } from './nemesis/index.js';
+import { NEMESES, NEMESIS_MODES } from './nemesis/index.js';
 import { checkRun, exitCode, runTest, verdictText, type Progress, type RunOutcome } from './run.js';
 import type { CheckResult } from './checkers/index.js';
 import type { NemesisName, RunConfig, WorkloadName } from './types.js';
@@ -37,13 +37,28 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
-export function parseNemeses(v: string): NemesisName[] {
-  const out: NemesisName[] = [];
+export interface NemesisSpec {
+  readonly nemeses: NemesisName[];
+  readonly modes: Partial<Record<NemesisName, string[]>>;
+}
+
+/** `kill,partition:isolate-leader+halves`: nemeses, each optionally restricted to some modes. */
+export function parseNemeses(v: string): NemesisSpec {
+  const nemeses: NemesisName[] = [];
+  const modes: Partial<Record<NemesisName, string[]>> = {};
   for (const part of v.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    if (part !== 'none' && !(NEMESES as readonly string[]).includes(part)) throw new InvalidArgumentError(`unknown nemesis "${part}" (known: none, ${NEMESES.join(', ')})`);
-    out.push(part as NemesisName);
+    const [name = '', modeList] = part.split(':');
+    if (name !== 'none' && !(NEMESES as readonly string[]).includes(name)) throw new InvalidArgumentError(`unknown nemesis "${name}" (known: none, ${NEMESES.join(', ')})`);
+    const n = name as NemesisName;
+    nemeses.push(n);
+    if (modeList !== undefined) {
+      const ms = modeList.split('+').filter((m) => m !== '');
+      const known = NEMESIS_MODES[n] ?? [];
+      for (const m of ms) if (!known.includes(m)) throw new InvalidArgumentError(`nemesis ${n} has no mode "${m}" (known: ${known.join(', ') || 'none'})`);
+      modes[n] = ms;
+    }
   }
-  return out.length > 0 ? out : ['none'];
+  return { nemeses: nemeses.length > 0 ? nemeses : ['none'], modes };
 }
 
 export function defaultRunDir(workload: string, nemeses: readonly string[], now = new Date()): string {
@@ -131,7 +146,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('run')
     .description('start a cluster, run a workload under faults, check the history')
     .addOption(new Option('--workload <name>', 'workload').choices(WORKLOADS).default('register'))
-    .option('--nemesis <list>', 'comma-separated nemeses, or none', parseNemeses, ['none'] as NemesisName[])
+    .option('--nemesis <list>', 'comma-separated nemeses, or none; name:mode+mode restricts one (e.g. kill-lossy:all)', parseNemeses, { nemeses: ['none'], modes: {} } as NemesisSpec)
     .addOption(new Option('--schedule <kind>', 'fault schedule').choices(['single', 'mixed']).default('mixed'))
     .option('--nodes <n>', 'members', int('--nodes', 1, 9), 3)
     .option('--time-limit <s>', 'seconds of workload', int('--time-limit', 1, 86_400), 60)
@@ -144,19 +159,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--member-flag <flag>', 'extra tsetcd flag (repeat per word)', collect, [] as string[])
     .option('--election-ms <ms>', 'members\' election timeout', int('--election-ms', 50, 60_000), 1000)
     .option('--quiet', 'no progress output')
-    .action(async (o: { workload: WorkloadName; nemesis: NemesisName[]; schedule: 'single' | 'mixed'; nodes: number; timeLimit: number; rate: number; concurrency: number; seed?: number; out?: string; bug: string[]; failpoint: string[]; memberFlag: string[]; electionMs: number; quiet?: boolean }) => {
+    .action(async (o: { workload: WorkloadName; nemesis: NemesisSpec; schedule: 'single' | 'mixed'; nodes: number; timeLimit: number; rate: number; concurrency: number; seed?: number; out?: string; bug: string[]; failpoint: string[]; memberFlag: string[]; electionMs: number; quiet?: boolean }) => {
       for (const b of o.bug) if (!(BUGS as readonly string[]).includes(b)) throw new InvalidArgumentError(`unknown bug switch "${b}" (known: ${BUGS.join(', ')})`);
       const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
       const config: RunConfig = {
         workload: o.workload,
-        nemeses: o.nemesis,
+        nemeses: o.nemesis.nemeses,
+        ...(Object.keys(o.nemesis.modes).length > 0 ? { nemesisModes: o.nemesis.modes } : {}),
         schedule: o.schedule,
         nodes: o.nodes,
         timeLimitS: o.timeLimit,
         rate: o.rate,
         concurrency: o.concurrency,
         seed,
-        outDir: o.out ?? defaultRunDir(o.workload, o.nemesis),
+        outDir: o.out ?? defaultRunDir(o.workload, o.nemesis.nemeses),
         bugs: o.bug,
         failpoints: o.failpoint,
         memberFlags: o.memberFlag,

@@ -2,11 +2,10 @@
  * CI suites (item 39), run one after another:
  *
  * - `smoke` (≤ 10 min): register+kill, register+pause, append+partition, watch+kill-lossy,
- *   lease+clock, and one positive control that must be found invalid (skip-watch-event: every
- *   50th watch event is left out, with no fault needed, so the control is deterministic).
- * - `controls`: one run per bug switch, each expected invalid. Their faults are drawn from the
- *   seed (e.g. whether the partition isolates the leader), so a control can miss; the table says
- *   which did.
+ *   lease+clock, and one positive control that must be found invalid: ack-before-fsync with every
+ *   member killed at once and cut back to its (empty) fsync record.
+ * - `controls`: one run per bug switch, each expected invalid, with the fault mode that exposes
+ *   it (isolate-leader for read-without-readindex, kill-lossy of all for ack-before-fsync).
  * - `nightly` (≥ 1 h): random workload, one or two random nemeses, mixed schedule, 2 min each,
  *   seeds from the base seed (printed) until the hour is up.
  *
@@ -24,6 +23,7 @@ export interface MatrixEntry {
   readonly schedule: 'single' | 'mixed';
   readonly timeLimitS: number;
   readonly bugs?: readonly string[];
+  readonly nemesisModes?: RunConfig['nemesisModes'];
   /** The verdict this run must get: positive controls expect false. */
   readonly expect: true | false;
 }
@@ -34,12 +34,13 @@ const SMOKE: readonly MatrixEntry[] = [
   { workload: 'append', nemeses: ['partition'], schedule: 'single', timeLimitS: 20, expect: true },
   { workload: 'watch', nemeses: ['kill-lossy'], schedule: 'single', timeLimitS: 20, expect: true },
   { workload: 'lease', nemeses: ['clock'], schedule: 'single', timeLimitS: 20, expect: true },
-  { workload: 'watch', nemeses: ['none'], schedule: 'single', timeLimitS: 10, bugs: ['skip-watch-event'], expect: false },
+  // Positive control: every member loses its whole WAL (nothing was fsynced) at once.
+  { workload: 'register', nemeses: ['kill-lossy'], nemesisModes: { 'kill-lossy': ['all'] }, schedule: 'single', timeLimitS: 10, bugs: ['ack-before-fsync'], expect: false },
 ];
 
 const CONTROLS: readonly MatrixEntry[] = [
-  { workload: 'register', nemeses: ['partition'], schedule: 'mixed', timeLimitS: 40, bugs: ['read-without-readindex'], expect: false },
-  { workload: 'register', nemeses: ['kill-lossy'], schedule: 'mixed', timeLimitS: 40, bugs: ['ack-before-fsync'], expect: false },
+  { workload: 'register', nemeses: ['partition'], nemesisModes: { partition: ['isolate-leader'] }, schedule: 'mixed', timeLimitS: 30, bugs: ['read-without-readindex'], expect: false },
+  { workload: 'register', nemeses: ['kill-lossy'], nemesisModes: { 'kill-lossy': ['all'] }, schedule: 'single', timeLimitS: 10, bugs: ['ack-before-fsync'], expect: false },
   { workload: 'watch', nemeses: ['none'], schedule: 'single', timeLimitS: 10, bugs: ['skip-watch-event'], expect: false },
   { workload: 'lock', nemeses: ['pause'], schedule: 'mixed', timeLimitS: 40, bugs: ['lock-without-lease-check'], expect: false },
 ];
@@ -95,6 +96,7 @@ export async function runMatrix(preset: string, opts: MatrixOptions): Promise<nu
       seed,
       outDir: path.join(parent, name),
       bugs: e.bugs ?? [],
+      ...(e.nemesisModes === undefined ? {} : { nemesisModes: e.nemesisModes }),
       failpoints: [],
       memberFlags: [],
       electionMs: 1000,

@@ -132,7 +132,7 @@ export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise
   const interrupted = (): boolean => opts.signal?.aborted === true;
   opts.signal?.addEventListener('abort', () => workloadPhase.abort(), { once: true });
   const ctx: RunContext = { config, db, recorder, prng: workloadPrng, client: clientFor, signal: workloadPhase.signal };
-  const nemeses = config.nemeses.filter((n) => n !== 'none').map((n) => createNemesis(n, nemesisPrng.fork()));
+  const nemeses = config.nemeses.filter((n) => n !== 'none').map((n) => createNemesis(n, nemesisPrng.fork(), config.nemesisModes?.[n]));
 
   let final: FinalResult | undefined;
   let harnessError: unknown;

@@ -36,6 +36,11 @@ export interface RunConfig {
   /** Member flags (heartbeat, election timeout, snapshot count, ...). */
   readonly memberFlags: readonly string[];
   readonly electionMs: number;
+  /**
+   * Restricts a nemesis to some of its modes (CLI: `--nemesis kill-lossy:all,partition:isolate-leader`),
+   * e.g. so a positive control gets the fault that exposes its bug every time.
+   */
+  readonly nemesisModes?: Readonly<Partial<Record<NemesisName, readonly string[]>>>;
 }
 
 export interface NodeInfo {
@@ -68,7 +73,11 @@ export interface Db {
   state(name: string): NodeState;
   /** Starts every member and waits until a leader serves a linearizable read. */
   start(): Promise<void>;
-  /** Waits (at most timeoutMs) until some member serves a linearizable read; false if none did. */
+  /**
+   * Waits (at most timeoutMs) until some member serves a linearizable read; false if none did.
+   * This and the other optional members are implemented by the process Db (db.ts); test doubles
+   * may leave them out.
+   */
   waitHealthy?(timeoutMs: number): Promise<boolean>;
   kill(name: string): Promise<void>;
   /** After a kill: cut the WAL and snapshot files back to their last fsync (test-fsync.log). */

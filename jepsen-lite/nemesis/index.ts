@@ -5,11 +5,11 @@ import { AdminNemesis } from './admin.js';
 import { ClockNemesis } from './clock.js';
 import { DiskNemesis } from './disk.js';
 import { FailpointNemesis } from './failpoint.js';
-import { KillNemesis } from './kill.js';
+import { KILL_MODES, KillNemesis } from './kill.js';
 import { MemberNemesis } from './member.js';
-import { PartitionNemesis } from './partition.js';
-import { PauseNemesis } from './pause.js';
-import type { ScheduledNemesis } from './targets.js';
+import { PARTITION_MODES, PartitionNemesis, type PartitionMode } from './partition.js';
+import { PAUSE_MODES, PauseNemesis } from './pause.js';
+import type { ScheduledNemesis, TargetMode } from './targets.js';
 
 export { type ScheduledNemesis } from './targets.js';
 export { resetClocks } from './clock.js';
@@ -17,16 +17,29 @@ export { resetClocks } from './clock.js';
 /** Nemeses that exist ('none' means no faults). */
 export const NEMESES: readonly NemesisName[] = ['kill', 'kill-lossy', 'pause', 'partition', 'admin', 'member', 'clock', 'failpoint', 'disk'];
 
-export function createNemesis(name: NemesisName, prng: Prng): ScheduledNemesis {
+/** The modes a nemesis can be restricted to (RunConfig.nemesisModes). */
+export const NEMESIS_MODES: Readonly<Partial<Record<NemesisName, readonly string[]>>> = {
+  kill: KILL_MODES,
+  'kill-lossy': KILL_MODES,
+  pause: PAUSE_MODES,
+  partition: PARTITION_MODES,
+};
+
+export function createNemesis(name: NemesisName, prng: Prng, modes?: readonly string[]): ScheduledNemesis {
+  if (modes !== undefined) {
+    const known = NEMESIS_MODES[name] ?? [];
+    const bad = modes.filter((m) => !known.includes(m));
+    if (bad.length > 0 || modes.length === 0) throw new Error(`nemesis ${name}: bad modes ${JSON.stringify(modes)} (known: ${known.join(', ') || 'none'})`);
+  }
   switch (name) {
     case 'kill':
-      return new KillNemesis(prng, false);
+      return new KillNemesis(prng, false, modes as readonly TargetMode[] | undefined);
     case 'kill-lossy':
-      return new KillNemesis(prng, true);
+      return new KillNemesis(prng, true, modes as readonly TargetMode[] | undefined);
     case 'pause':
-      return new PauseNemesis(prng);
+      return new PauseNemesis(prng, modes as readonly TargetMode[] | undefined);
     case 'partition':
-      return new PartitionNemesis(prng);
+      return new PartitionNemesis(prng, modes as readonly PartitionMode[] | undefined);
     case 'admin':
       return new AdminNemesis(prng);
     case 'clock':

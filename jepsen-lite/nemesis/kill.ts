@@ -8,17 +8,19 @@ import type { Prng } from '../../src/util/prng.js';
 import type { RunContext } from '../types.js';
 import { chooseTargets, type ScheduledNemesis, type TargetMode } from './targets.js';
 
-const MODES: readonly TargetMode[] = ['random', 'leader', 'minority', 'all'];
+export const KILL_MODES: readonly TargetMode[] = ['random', 'leader', 'minority', 'all'];
 
 export class KillNemesis implements ScheduledNemesis {
   readonly name: 'kill' | 'kill-lossy';
   private killed: string[] = [];
+  private readonly modes: readonly TargetMode[];
 
   constructor(
     private readonly prng: Prng,
     private readonly lossy: boolean,
-    private readonly modes: readonly TargetMode[] = MODES,
+    modes?: readonly TargetMode[],
   ) {
+    this.modes = modes ?? KILL_MODES;
     this.name = lossy ? 'kill-lossy' : 'kill';
   }
 
@@ -31,6 +33,11 @@ export class KillNemesis implements ScheduledNemesis {
     const mode = this.prng.pick(this.modes);
     const targets = (await chooseTargets(ctx.db, this.prng, mode)).filter((n) => ctx.db.state(n) !== 'killed');
     ctx.recorder.nemesis(`start-${this.name}`, { mode, targets });
+    if (targets.length === 0) {
+      // Every candidate was already down: nothing to do, and nothing left open.
+      ctx.recorder.nemesis(`stop-${this.name}`, { targets });
+      return;
+    }
     this.killed = targets;
     await Promise.all(targets.map((n) => ctx.db.kill(n)));
     if (this.lossy) {

@@ -9,7 +9,7 @@ import type { Db, RunContext } from '../types.js';
 import type { ScheduledNemesis } from './targets.js';
 
 export type PartitionMode = 'isolate-leader' | 'halves' | 'majorities-ring' | 'one-way' | 'delay' | 'drop';
-const MODES: readonly PartitionMode[] = ['isolate-leader', 'halves', 'majorities-ring', 'one-way', 'delay', 'drop'];
+export const PARTITION_MODES: readonly PartitionMode[] = ['isolate-leader', 'halves', 'majorities-ring', 'one-way', 'delay', 'drop'];
 
 /** Cuts both directions between every member of `a` and every member of `b`. */
 function bipartite(a: readonly string[], b: readonly string[]): [string, string][] {
@@ -41,7 +41,7 @@ export class PartitionNemesis implements ScheduledNemesis {
 
   constructor(
     private readonly prng: Prng,
-    private readonly modes: readonly PartitionMode[] = MODES,
+    private readonly modes: readonly PartitionMode[] = PARTITION_MODES,
   ) {}
 
   holdMs(prng: Prng): number {

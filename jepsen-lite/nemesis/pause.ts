@@ -3,13 +3,16 @@ import type { Prng } from '../../src/util/prng.js';
 import type { RunContext } from '../types.js';
 import { chooseTargets, type ScheduledNemesis, type TargetMode } from './targets.js';
 
-const MODES: readonly TargetMode[] = ['leader', 'random', 'all'];
+export const PAUSE_MODES: readonly TargetMode[] = ['leader', 'random', 'all'];
 
 export class PauseNemesis implements ScheduledNemesis {
   readonly name = 'pause';
   private paused: string[] = [];
 
-  constructor(private readonly prng: Prng) {}
+  constructor(
+    private readonly prng: Prng,
+    private readonly modes: readonly TargetMode[] = PAUSE_MODES,
+  ) {}
 
   holdMs(prng: Prng): number {
     return prng.range(1000, 10_000);
@@ -17,9 +20,13 @@ export class PauseNemesis implements ScheduledNemesis {
 
   async start(ctx: RunContext): Promise<void> {
     if (this.paused.length > 0) return;
-    const mode = this.prng.pick(MODES);
+    const mode = this.prng.pick(this.modes);
     const targets = (await chooseTargets(ctx.db, this.prng, mode)).filter((n) => ctx.db.state(n) === 'up');
     ctx.recorder.nemesis('start-pause', { mode, targets });
+    if (targets.length === 0) {
+      ctx.recorder.nemesis('stop-pause', { targets });
+      return;
+    }
     this.paused = targets;
     for (const n of targets) ctx.db.pause(n);
   }

@@ -112,3 +112,25 @@ describe('nemeses', () => {
     expect([...db.states.values()].every((s) => s === 'up')).toBe(true);
   });
 });
+
+describe('nemesis specs on the command line', () => {
+  it('parses name:mode+mode and refuses unknown names and modes', async () => {
+    const { parseNemeses } = await import('../../../jepsen-lite/cli.js');
+    expect(parseNemeses('kill-lossy:all,partition:isolate-leader+halves,admin')).toEqual({
+      nemeses: ['kill-lossy', 'partition', 'admin'],
+      modes: { 'kill-lossy': ['all'], partition: ['isolate-leader', 'halves'] },
+    });
+    expect(parseNemeses('')).toEqual({ nemeses: ['none'], modes: {} });
+    expect(() => parseNemeses('kill:sideways')).toThrow(/no mode/);
+    expect(() => parseNemeses('flood')).toThrow(/unknown nemesis/);
+  });
+
+  it('a kill restricted to all kills every member', async () => {
+    const db = fakeDb(3);
+    const ctx = fakeCtx(db);
+    const n = createNemesis('kill', new Prng(1), ['all']);
+    await n.start(ctx);
+    expect([...db.states.values()].every((s) => s === 'killed')).toBe(true);
+    await n.stop(ctx);
+  });
+});
