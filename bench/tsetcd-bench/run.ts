@@ -58,7 +58,7 @@ class Pool {
   async start(n: number): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = startModuleWorker(WORKER_URL, { index: i });
+      const w = startModuleWorker(WORKER_URL, { tsetcdBenchWorker: true, index: i });
       this.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {

@@ -4,7 +4,7 @@
  * so no connection is shared between threads and a busy thread slows only its own clients.
  */
 import { performance } from 'node:perf_hooks';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { ClientError, EtcdClient, type Compare, type LeaseKeepAliveStream, type RequestOp, type WatchStream } from '../../src/client/index.js';
 import { threadCpuSeconds } from '../common/proc.js';
 import { numberedKey, randInt, randomBytes } from './keys.js';
@@ -455,4 +455,5 @@ function workerMain(): void {
   reply({ type: 'ready' });
 }
 
-if (parentPort) workerMain();
+// Only as a tsetcd-bench worker: a test importing this module (even from a thread) runs nothing.
+if (parentPort && (workerData as { tsetcdBenchWorker?: unknown } | null)?.tsetcdBenchWorker === true) workerMain();

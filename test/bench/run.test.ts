@@ -1,0 +1,75 @@
+/**
+ * One short real run of `tsetcd-bench put` and `range` (the CLI, as a child process) against a
+ * 1-member tsetcd started with cluster/local-cluster.ts and stopped by its PID.
+ */
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalCluster } from '../../cluster/local-cluster.js';
+import { waitWritable } from '../../bench/common/systems.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/tsetcd-bench/cli.ts');
+
+function bench(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      reject(new Error(`tsetcd-bench ${args.join(' ')} took more than ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('tsetcd-bench against a 1-member tsetcd', () => {
+  let cluster: LocalCluster;
+  let endpoint: string;
+  let pid: number;
+
+  beforeAll(async () => {
+    cluster = await LocalCluster.create({ size: 1 });
+    cluster.startAll();
+    const m = cluster.members[0];
+    if (!m?.process?.pid) throw new Error('tsetcd did not start');
+    endpoint = m.clientUrl;
+    pid = m.process.pid;
+    await waitWritable(endpoint, 20_000);
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.stopAll('SIGKILL');
+    if (cluster) await rm(cluster.baseDir, { recursive: true, force: true });
+  });
+
+  it('runs put and prints etcd\'s summary with the generator and server CPU', async () => {
+    const r = await bench([`--endpoints=${endpoint}`, '--clients=8', '--conns=2', '--workers=2', `--server-pids=${pid}`, 'put', '--total=300', '--key-space-size=100', '--sequential-keys', '--val-size=16']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\nSummary:\n {2}Total:\t\d+\.\d{4} secs\.\n/);
+    expect(r.stdout).toContain('\nResponse time histogram:\n');
+    expect(r.stdout).toMatch(/\n {2}99% in \d+\.\d{4} secs\.\n/);
+    expect(r.stdout).not.toContain('Error distribution');
+    expect(r.stdout).toMatch(/Generator: 2 worker thread\(s\), 2 connection\(s\), 8 client\(s\)/);
+    expect(r.stdout).toMatch(new RegExp(`Server pid ${pid}: CPU \\d+% of one core`));
+  }, 25_000);
+
+  it('runs linearizable and serializable range with --json', async () => {
+    for (const consistency of ['l', 's']) {
+      const r = await bench([`--endpoints=${endpoint}`, '--clients=4', '--workers=2', '--json', 'range', 'key', 'kez', `--consistency=${consistency}`, '--total=200', '--limit=10']);
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout) as { command: string; sections: { count: number; errorCount: number; requestsPerSec: number }[]; generator: { workers: number } };
+      expect(j.command).toBe('range');
+      expect(j.sections[0]).toMatchObject({ count: 200, errorCount: 0 });
+      expect(j.sections[0]?.requestsPerSec).toBeGreaterThan(0);
+      expect(j.generator.workers).toBe(2);
+    }
+  }, 25_000);
+});
