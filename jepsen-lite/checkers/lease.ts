@@ -125,11 +125,18 @@ export function checkLease(events: readonly HistoryEvent[], opts: LeaseOptions =
     for (const k of l.keepalives) if (k.type === 'ok' && (k.complete?.ttl ?? 1) <= 0) gone(l, k.ret, 'keepalive TTL 0', k);
   }
 
-  // L2 from the committed log: DELETEs of keys whose last PUT carried a lease.
+  // L2 from the committed log: DELETEs of keys whose last PUT carried a lease. Only the leases
+  // this history touched are judged: the log may hold other writers' leases and deletes (an
+  // earlier run on the same cluster), whose deletes this history cannot explain.
   const deletions = new Map<string, WatchEventRecord[]>();
+  const ours = new Set(leases.keys());
   if (opts.committed !== undefined) {
     const lastPut = new Map<string, WatchEventRecord>();
     for (const e of opts.committed.events) {
+      if (e.lease !== undefined && e.lease !== '0' && !ours.has(e.lease)) {
+        if (e.type === 'PUT') lastPut.delete(e.key);
+        continue;
+      }
       if (e.type === 'PUT') {
         lastPut.set(e.key, e);
         if (e.lease !== undefined && e.lease !== '0') {

@@ -48,8 +48,11 @@ describe('lease checks', () => {
 
   it('L2: one lease deleting its keys at two revisions', () => {
     const events: WatchEventRecord[] = [put('a', '1', 2, 2, 1, { lease: '7' }), put('b', '1', 3, 3, 1, { lease: '7' }), del('a', 4), del('b', 5)];
-    const r = checkLease([], { committed: buildCommittedLog([collectorRecord('c', events)]).log! });
+    const granted = new HistoryBuilder().op(1, 'lease-grant', [0, 1 * MS], { ttl: 2 }, 'ok', { lease: '7', ttl: 2 }).build();
+    const r = checkLease(granted, { committed: buildCommittedLog([collectorRecord('c', events)]).log! });
     expect(types(r)).toEqual(['lease-split-deletion']);
+    // A lease this history never touched is another writer's: its deletes are not judged.
+    expect(checkLease([], { committed: buildCommittedLog([collectorRecord('c', events)]).log! }).valid).toBe(true);
   });
 
   it('L3: keys deleted by expiry before TTL after the last keepalive was sent', () => {
