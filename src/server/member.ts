@@ -1233,7 +1233,7 @@ export class EtcdServer implements MemberService {
         ttl = 0; // etcd answers a keep-alive of an unknown lease with TTL 0
       }
     } else {
-      ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(id)}`)).ttl;
+      ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(BigInt.asUintN(64, id))}`)).ttl;
     }
     return { header: this.header(), id, ttl };
   }
@@ -1241,7 +1241,7 @@ export class EtcdServer implements MemberService {
   async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult> {
     this.refuseOnLearner();
     if (!(await this.leadingLeases())) {
-      const r = await this.forwardToLeader<{ ttl: number; grantedTtl: number; keys: string[] }>('GET', `/leases/ttl/${idToHex(id)}?keys=${withKeys ? 1 : 0}`);
+      const r = await this.forwardToLeader<{ ttl: number; grantedTtl: number; keys: string[] }>('GET', `/leases/ttl/${idToHex(BigInt.asUintN(64, id))}?keys=${withKeys ? 1 : 0}`);
       return { header: this.header(), id, ttl: r.ttl, grantedTtl: r.grantedTtl, keys: r.keys.map((k) => Buffer.from(k, 'base64')) };
     }
     return { header: this.header(), id, ...this.localTimeToLive(id, withKeys) };
