@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { Level } from 'level';
 import { catalog, EtcdError, isEtcdError, type ErrorCode } from '../errors.js';
-import { minLeaseTtlSeconds } from '../lease/index.js';
+import { MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds } from '../lease/index.js';
 import { MvccStore, checkDeleteRangeRequest, checkPutRequest, checkTxnRequest, isTxnReadOnly, type Event, type KeyValue } from '../mvcc/index.js';
 import {
   ConfChangeType,
@@ -1210,6 +1210,8 @@ export class EtcdServer implements MemberService {
 
   async leaseGrant(ttlSeconds: number, id: bigint): Promise<LeaseGrantResult> {
     this.refuseOnLearner();
+    // As etcd's API layer: refused before proposing (the apply checks again).
+    if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds > MAX_LEASE_TTL_SECONDS) throw new EtcdError('LeaseTTLTooLarge');
     let leaseId = id;
     while (leaseId === 0n) leaseId = this.ids.nextId() & INT63_MASK;
     const r = (await this.propose((rid) => ({ id: rid, op: 'leaseGrant', leaseId, ttl: ttlSeconds }))) as { ttl: number };
