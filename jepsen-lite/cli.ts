@@ -216,7 +216,9 @@ async function main(): Promise<void> {
       code = EXIT_HARNESS_ERROR;
     }
   }
-  process.exitCode = code;
+  // Exit now: the members are stopped by then, and a workload interrupted before its final
+  // phase may still hold watch streams that would keep the event loop alive.
+  process.exit(code);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) void main();

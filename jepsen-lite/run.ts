@@ -29,6 +29,7 @@ import type { RunConfig, RunContext, Workload, WorkloadName } from './types.js';
 
 export interface Progress {
   readonly phase: 'starting' | 'workload' | 'final' | 'checking' | 'done';
+  /** Seconds since the workload phase began (0 while starting). */
   readonly elapsedS: number;
   readonly timeLimitS: number;
   readonly ops: number;
@@ -99,10 +100,12 @@ export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise
   const recorder = new FileRecorder(runDir);
   let phase: Progress['phase'] = 'starting';
   let nemesisNow = '';
+  /** When the workload phase began (the time limit counts from there). */
+  let workloadStarted = 0;
   const progress = (): void =>
     opts.onProgress?.({
       phase,
-      elapsedS: (Date.now() - started) / 1000,
+      elapsedS: workloadStarted === 0 ? 0 : (Date.now() - workloadStarted) / 1000,
       timeLimitS: config.timeLimitS,
       ops: recorder.counts.invoke,
       ok: recorder.counts.ok,
@@ -140,6 +143,7 @@ export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise
     await db.start();
     recorder.nemesis('cluster-ready', { nodes: db.nodes.map((n) => ({ name: n.name, client: n.clientUrl, peer: n.advertisedPeerUrl })) });
     phase = 'workload';
+    workloadStarted = Date.now();
     progress();
     let workloadError: unknown;
     const running = workload.run(ctx).catch((e: unknown) => {
