@@ -3,7 +3,7 @@
  * (tsetcd-bench, etcd benchmark's workloads) and etcd's own `etcdctl check perf`. Prints figures
  * (a markdown table of ops/s and p50/p99 with the ratio tsetcd/etcd); never a test.
  *
- *   npm run bench:compare -- [--size 1|3] [--rounds 1] [--quick] [--cpu-prof] [--only put,range-l]
+ *   npm run bench:compare -- [--size 1|3] [--rounds 1] [--quick] [--cpu-prof] [--only put,range-l,watch-latency]
  *        [--check-perf s,m,l] [--workers N] [--etcd /usr/bin/etcd] [--keep]
  *
  * - Starts a real etcd (Debian's /usr/bin/etcd; installed with apt-get when missing) and a
@@ -78,7 +78,8 @@ function rows(opt: Options): Row[] {
     },
   ];
   for (const load of opt.checkPerf) all.push({ id: `check-perf-${load}`, label: `etcdctl check perf --load=${load}`, run: { checkPerf: load } });
-  return opt.only.length === 0 ? all : all.filter((r) => opt.only.some((p) => r.id.startsWith(p)));
+    // A name picks its row and the rows under it: "put" = put-1, put-100, put-1000; "put-1" = put-1 only.
+  return opt.only.length === 0 ? all : all.filter((r) => opt.only.some((p) => r.id === p || r.id.startsWith(`${p}-`)));
 }
 
 // ---------------------------------------------------------------------------------------------

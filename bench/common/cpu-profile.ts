@@ -21,7 +21,7 @@ export interface SelfTime {
   /** "name file:line" */
   readonly fn: string;
   readonly ms: number;
-  /** Share of all sampled time, percent. */
+  /** Share of the sampled busy (non-idle) time, percent. */
   readonly pct: number;
 }
 
@@ -32,9 +32,10 @@ export function topSelfTime(p: CpuProfile, n: number): SelfTime[] {
   let totalMs = 0;
   p.samples.forEach((id, i) => {
     const ms = (p.timeDeltas[i] ?? 0) / 1000;
-    totalMs += ms;
     const f = byId.get(id)?.callFrame;
-    if (!f) return;
+    // Idle time is the event loop waiting: not where CPU went.
+    if (!f || f.functionName === '(idle)') return;
+    totalMs += ms;
     const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url) || '(native)'}:${f.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + ms);
   });
