@@ -72,4 +72,25 @@ describe('tsetcd-bench against a 1-member tsetcd', () => {
       expect(j.generator.workers).toBe(2);
     }
   }, 25_000);
+
+  it('runs lease-keepalive to the leader, a serializable stm, and watch', async () => {
+    const lease = await bench([`--endpoints=${endpoint}`, '--target-leader', '--clients=4', '--json', 'lease-keepalive', '--total=200']);
+    expect(lease.code, lease.stderr).toBe(0);
+    const lj = JSON.parse(lease.stdout) as { sections: { count: number }[]; generator: { endpoints: string[] } };
+    expect(lj.sections[0]?.count).toBe(200);
+    expect(lj.generator.endpoints).toEqual([endpoint]);
+
+    const stm = await bench([`--endpoints=${endpoint}`, '--clients=4', 'stm', '--keys=4', '--keys-per-txn=2', '--txn-wr-percent=100', '--isolation=s', '--total=50']);
+    expect(stm.code, stm.stderr).toBe(0);
+    expect(stm.stdout).toMatch(/Requests\/sec:/);
+    expect(stm.stdout).toMatch(/STM retries: \d+/);
+
+    const watch = await bench([`--endpoints=${endpoint}`, '--clients=2', 'watch', '--streams=2', '--watch-per-stream=10', '--watched-key-total=2', '--key-space-size=2', '--sequential-keys', '--put-total=20']);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stdout).toMatch(/^Watch creation summary:\n\nSummary:\n/);
+    expect(watch.stdout).toContain('Watch events received summary:\n\nSummary:\n');
+    // 20 puts over 2 distinct keys, 10 watchers on each: 200 events. (Without --sequential-keys
+    // both watched keys could be key 0, as in etcd's tool, and every watcher would see every put.)
+    expect(watch.stdout).toContain('Watch events: 200 received of 200 expected');
+  }, 28_000);
 });
