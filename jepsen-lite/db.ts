@@ -205,6 +205,8 @@ export class ProcessDb implements Db {
     m.child = child;
     m.state = 'up';
     this.spawned.push({ node: m.info.name, pid });
+    // A failed signal to a process that already ended; the exit below records the rest.
+    child.on('error', () => undefined);
     child.once('exit', (code, signal) => {
       const expected = m.killing ? 'harness' : m.crashExpected ? 'fault' : false;
       this.exits.push({ node: m.info.name, pid, code, signal, atMs: Date.now(), expected });
