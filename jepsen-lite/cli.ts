@@ -141,12 +141,17 @@ export async function runCommand(config: RunConfig, quiet = false): Promise<numb
 }
 
 export function buildProgram(setExit: (code: number) => void): Command {
-  const program = new Command('jepsen-lite').description('fault-injection tests of tsetcd (JEPSEN-LITE.md)').showHelpAfterError();
+  // exitOverride before the subcommands exist, so they inherit it: a usage error exits 2 (main).
+  const program = new Command('jepsen-lite').description('fault-injection tests of tsetcd (JEPSEN-LITE.md)').showHelpAfterError().exitOverride();
   program
     .command('run')
     .description('start a cluster, run a workload under faults, check the history')
     .addOption(new Option('--workload <name>', 'workload').choices(WORKLOADS).default('register'))
-    .option('--nemesis <list>', 'comma-separated nemeses, or none; name:mode+mode restricts one (e.g. kill-lossy:all)', parseNemeses, { nemeses: ['none'], modes: {} } as NemesisSpec)
+    .addOption(
+      new Option('--nemesis <list>', 'comma-separated nemeses, or none; name:mode+mode restricts one (e.g. kill-lossy:all)')
+        .argParser(parseNemeses)
+        .default({ nemeses: ['none'], modes: {} } satisfies NemesisSpec, 'none'),
+    )
     .addOption(new Option('--schedule <kind>', 'fault schedule').choices(['single', 'mixed']).default('mixed'))
     .option('--nodes <n>', 'members', int('--nodes', 1, 9), 3)
     .option('--time-limit <s>', 'seconds of workload', int('--time-limit', 1, 86_400), 60)
@@ -204,7 +209,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
 async function main(): Promise<void> {
   let code = 0;
   const program = buildProgram((c) => (code = c));
-  program.exitOverride();
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
