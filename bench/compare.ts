@@ -281,6 +281,14 @@ function renderMarkdown(opt: Options, rowsRun: Row[], measures: Measure[], info:
   for (const { row, t, e } of cells(rowsRun, measures)) {
     lines.push(`| ${row.label} | ${f0(t.ops)} | ${f0(e.ops)} | ${ratio(t.ops, e.ops)} | ${f2(t.p50)} | ${f2(e.p50)} | ${ratio(t.p50, e.p50)} | ${f2(t.p99)} | ${f2(e.p99)} | ${ratio(t.p99, e.p99)} |`);
   }
+  const saturated = measures.filter((m) => m.genElu > 85);
+  if (saturated.length > 0) {
+    lines.push('');
+    lines.push(
+      `**The generator may be the limit** (busiest worker's event loop > 85% busy) in: ${saturated.map((m) => `${m.system}/r${m.round}/${m.row}`).join(', ')}. ` +
+        'There the figure says as much about tsetcd-bench as about the server, and a ratio against a saturated run is understated for the faster system.',
+    );
+  }
   lines.push('');
   lines.push('## Every run');
   lines.push('');
