@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EtcdClient } from '../src/client/index.js';
 import { Prng } from '../src/util/prng.js';
@@ -139,12 +139,14 @@ export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise
 
   let final: FinalResult | undefined;
   let harnessError: unknown;
+  let leaders: { stop: () => Promise<void> } | undefined;
   try {
     await db.start();
     recorder.nemesis('cluster-ready', { nodes: db.nodes.map((n) => ({ name: n.name, client: n.clientUrl, peer: n.advertisedPeerUrl })) });
     phase = 'workload';
     workloadStarted = Date.now();
     progress();
+    leaders = pollLeaders(db, recorder, path.join(runDir, 'node-events.jsonl'));
     let workloadError: unknown;
     const running = workload.run(ctx).catch((e: unknown) => {
       workloadError = e;
@@ -166,6 +168,7 @@ export async function runTest(config: RunConfig, opts: RunOptions = {}): Promise
   } catch (e) {
     harnessError = e;
   } finally {
+    await leaders?.stop();
     clearInterval(ticker);
     for (const c of clients.values()) c.close();
     recorder.close();
@@ -247,7 +250,14 @@ export async function checkRun(runDir: string): Promise<{ valid: Verdict; result
   // summary.md (theirs replaces ours), perf.csv and timeline.html from report/.
   try {
     const watchRecords = await readWatchRecords(runDir);
-    await writeReport(runDir, { history: events, watchRecords, results: results, config, nodeEvents: nodeEvents(events) });
+    let polled: NodeEvent[] = [];
+    try {
+      polled = await readJsonl<NodeEvent>(path.join(runDir, 'node-events.jsonl'));
+    } catch {
+      // an older run, or one that never reached its workload phase
+    }
+    const merged = [...nodeEvents(events), ...polled].sort((a, b) => a.time_ns - b.time_ns);
+    await writeReport(runDir, { history: events, watchRecords, results: results, config, nodeEvents: merged });
   } catch (e) {
     await writeFile(path.join(runDir, 'report-error.txt'), `${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
@@ -264,6 +274,43 @@ async function readWatchRecords(runDir: string): Promise<WatchRecord[]> {
   }
   for (const f of files) out.push(...(await readJsonl<WatchRecord>(path.join(runDir, 'watch', f))));
   return out;
+}
+
+/**
+ * Polls every member's Status twice a second during the run and appends each change of its
+ * leadership or term to node-events.jsonl (time_ns on the history's clock), for the timeline's
+ * member lanes. Member states (killed, paused, partitioned) come from the nemesis events.
+ */
+function pollLeaders(db: ProcessDb, recorder: FileRecorder, file: string): { stop: () => Promise<void> } {
+  const last = new Map<string, string>();
+  let stopped = false;
+  const loop = (async () => {
+    // Bounded by stop(): each round sleeps 500 ms; each Status call has a 300 ms deadline.
+    while (!stopped) {
+      const lines: string[] = [];
+      for (const name of db.upNodes()) {
+        try {
+          const s = await db.memberClient(name).status(undefined, { timeoutMs: 300 });
+          const e: NodeEvent = { time_ns: recorder.now(), node: name, leader: s.leader !== 0n && s.leader === s.header.memberId, term: s.raftTerm };
+          const key = `${e.leader}/${e.term}`;
+          if (last.get(name) !== key) {
+            last.set(name, key);
+            lines.push(JSON.stringify(e));
+          }
+        } catch {
+          // down, paused or busy: its state comes from the nemesis events
+        }
+      }
+      if (lines.length > 0) await appendFile(file, lines.join('\n') + '\n');
+      await sleep(500);
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await loop;
+    },
+  };
 }
 
 /** Member states over time for the timeline's member lanes, from the nemesis events. */
