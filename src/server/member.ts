@@ -73,8 +73,8 @@ const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
 const LEASE_TICK_MS = 500;
 /** Expired leases revoked per lease tick (etcd's leaseRevokeRate is 1,000/s). */
 const LEASE_REVOKES_PER_TICK = 500;
-/** Renewed leases checkpointed per lease tick, in one raft entry. */
-const LEASE_CHECKPOINTS_PER_TICK = 1000;
+/** Renewed leases checkpointed in one raft entry at most. */
+const LEASE_CHECKPOINTS_PER_BATCH = 100_000;
 /** How often slow watchers (victims) are offered their responses again. */
 const WATCH_RETRY_MS = 100;
 /** Responses buffered per watch stream before watchers are held aside (etcd's chanBufLen). */
@@ -129,6 +129,8 @@ export class EtcdServer implements MemberService {
   /** The events of the entry being applied in a group (see published). */
   private appliedEvents: readonly Event[] = [];
   private peerClient!: PeerClient;
+  /** Renewals waiting for their checkpoint entry (see checkpointRenewals). */
+  private renewalBatch: Promise<void> | undefined;
   private readonly waits = new WaitRegistry<Outcome>();
   private ids!: RequestIdGenerator;
   private confState: ConfState = { voters: [], learners: [] };
@@ -1234,6 +1236,7 @@ export class EtcdServer implements MemberService {
         if (!(isEtcdError(e) && e.code === 'LeaseNotFound')) throw e;
         ttl = 0; // etcd answers a keep-alive of an unknown lease with TTL 0
       }
+      if (ttl > 0) await this.checkpointRenewals();
     } else {
       ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(BigInt.asUintN(64, id))}`)).ttl;
     }
@@ -1281,7 +1284,7 @@ export class EtcdServer implements MemberService {
     return true;
   }
 
-  /** The leader's lease timing: revoke what expired, checkpoint what was renewed, through raft. */
+  /** The leader's lease timing: revoke what expired, through raft. */
   private leaseTick(): void {
     const lessor = this.leases.lessor;
     if (!lessor.isPrimary || this.lead !== this.memberId) return;
@@ -1291,12 +1294,31 @@ export class EtcdServer implements MemberService {
         this.cfg.logger.debug('revoking an expired lease failed', { lease: idToHex(l.id), error: String(e) });
       });
     }
-    const checkpoints = lessor.checkpoints(LEASE_CHECKPOINTS_PER_TICK);
-    if (checkpoints.length > 0) {
-      this.propose((rid) => ({ id: rid, op: 'leaseCheckpoint', checkpoints })).catch((e: unknown) => {
-        this.cfg.logger.debug('lease checkpoint failed', { error: String(e) });
+  }
+
+  /**
+   * Resolves once the renewals made so far are committed as a checkpoint, so a keep-alive is
+   * answered only when every member knows the lease's new deadline: a leader that dies (or is
+   * deposed) right after answering cannot take a renewal with it, and the next leader never
+   * expires the lease before TTL after the keep-alive. Renewals that arrive together share one
+   * raft entry (one per turn of the event loop).
+   */
+  private checkpointRenewals(): Promise<void> {
+    if (this.renewalBatch === undefined) {
+      const batch = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          this.renewalBatch = undefined;
+          const checkpoints = this.leases.lessor.checkpoints(LEASE_CHECKPOINTS_PER_BATCH);
+          if (checkpoints.length === 0) {
+            resolve();
+            return;
+          }
+          this.propose((rid) => ({ id: rid, op: 'leaseCheckpoint', checkpoints })).then(() => resolve(), reject);
+        });
       });
+      this.renewalBatch = batch;
     }
+    return this.renewalBatch;
   }
 
   /** Publish this member's name and client URLs through raft once there is a leader. */
