@@ -1272,6 +1272,9 @@ export class EtcdServer implements MemberService {
   private async leadingLeases(): Promise<boolean> {
     if (this.lead === NONE) throw new EtcdError('NoLeader');
     if (this.lead !== this.memberId) return false;
+    // Everything committed when the request came (a grant a follower already answered, say)
+    // is applied here first, as etcd's waitAppliedIndex: applying runs behind committing.
+    await this.waitApplied(this.node.raft.log.committed);
     if (this.leases.lessor.isPrimary) return true;
     await withTimeout(
       new Promise<void>((r) => this.promoteWaiters.push(r)),
