@@ -41,8 +41,8 @@ export function statusName(code: number): string {
 }
 
 interface Rule {
-  /** etcd's exact message text, or a gRPC status code for messages not listed. */
-  readonly match: { readonly message: string } | { readonly code: StatusCode };
+  /** etcd's exact message text, the start of a grpc-js message, or a gRPC status code for messages not listed. */
+  readonly match: { readonly message: string } | { readonly prefix: string } | { readonly code: StatusCode };
   readonly definite: boolean;
   /** Why the rule is what it is. */
   readonly why: string;
@@ -50,6 +50,7 @@ interface Rule {
 
 const byMessage = (message: string, definite: boolean, why: string): Rule => ({ match: { message }, definite, why });
 const byCode = (code: StatusCode, definite: boolean, why: string): Rule => ({ match: { code }, definite, why });
+const byPrefix = (prefix: string, definite: boolean, why: string): Rule => ({ match: { prefix }, definite, why });
 
 /**
  * Every classification, in one place. Message rules win over code rules; a status code with no
@@ -81,8 +82,11 @@ export const CLASSIFICATION: readonly Rule[] = [
   byMessage(catalog.TimeoutDueToLeaderFail.message, false, 'proposed to a leader that failed; a new leader may still commit the entry'),
   byMessage(catalog.TimeoutDueToConnectionLost.message, false, 'proposed, then the member lost its peers; the entry may commit'),
   byMessage(catalog.LeaderChanged.message, false, 'the leader changed while the request was in flight; its entry may be committed by the new leader'),
-  byMessage(catalog.Stopped.message, false, 'the member stopped while the request may already have been proposed'),
+  // tsetcd fails proposals in flight at stop with Timeout; Stopped means it was never proposed.
+  byMessage(catalog.Stopped.message, true, 'the member was stopping and did not propose the request (in-flight ones get Timeout)'),
   byMessage(catalog.Canceled.message, false, 'the server saw the call cancelled, possibly after proposing it'),
+  // --- grpc-js messages ----------------------------------------------------------------------
+  byPrefix('No connection established', true, 'grpc-js fails the call before sending it when the channel has no connection (e.g. the member is down)'),
   // --- gRPC status codes, for every other message ----------------------------------------------
   byCode(Status.INVALID_ARGUMENT, true, 'requests are validated before they are proposed'),
   byCode(Status.UNIMPLEMENTED, true, 'no handler ran'),
@@ -103,15 +107,17 @@ export const CLASSIFICATION: readonly Rule[] = [
 ];
 
 const RULES_BY_MESSAGE = new Map<string, Rule>();
+const RULES_BY_PREFIX: { prefix: string; rule: Rule }[] = [];
 const RULES_BY_CODE = new Map<number, Rule>();
 for (const r of CLASSIFICATION) {
   if ('message' in r.match) RULES_BY_MESSAGE.set(r.match.message, r);
+  else if ('prefix' in r.match) RULES_BY_PREFIX.push({ prefix: r.match.prefix, rule: r });
   else RULES_BY_CODE.set(r.match.code, r);
 }
 
 /** The rule that classifies a failure of a request that may write. */
 export function classify(code: number, message: string): { definite: boolean; why: string } {
-  const rule = RULES_BY_MESSAGE.get(message) ?? RULES_BY_CODE.get(code);
+  const rule = RULES_BY_MESSAGE.get(message) ?? RULES_BY_PREFIX.find((p) => message.startsWith(p.prefix))?.rule ?? RULES_BY_CODE.get(code);
   return rule ? { definite: rule.definite, why: rule.why } : { definite: false, why: 'unclassified status: assume the worst' };
 }
 

@@ -369,12 +369,13 @@ describe.skipIf(!ready)(title, () => {
       hole.close();
     }
 
-    // Nobody listening: UNAVAILABLE at the transport level; indefinite for a write.
+    // Nobody listening: grpc-js fails the call without sending it, so even a write is definite.
     const dead = new EtcdClient({ endpoints: [`http://127.0.0.1:${await freePort()}`], timeoutMs: 2000 });
     try {
       const down = await rejection(dead.put({ key: 'k', value: 'v' }));
       expect(down.code).toBe(Status.UNAVAILABLE);
-      expect(down.definite).toBe(false);
+      expect(down.message).toMatch(/^No connection established/);
+      expect(down.definite).toBe(true);
       const downRead = await rejection(dead.range({ key: 'k' }));
       expect(downRead.definite).toBe(true);
     } finally {
@@ -438,7 +439,7 @@ describe.skipIf(!ready)(`${title}: streams when the server goes away`, () => {
 
 describe('client error classification table', () => {
   it('has one rule per message and per code, each with a reason', () => {
-    const keys = CLASSIFICATION.map((r) => ('message' in r.match ? `m:${r.match.message}` : `c:${r.match.code}`));
+    const keys = CLASSIFICATION.map((r) => ('message' in r.match ? `m:${r.match.message}` : 'prefix' in r.match ? `p:${r.match.prefix}` : `c:${r.match.code}`));
     expect(new Set(keys).size).toBe(keys.length);
     for (const r of CLASSIFICATION) expect(r.why.length).toBeGreaterThan(10);
   });
@@ -452,6 +453,9 @@ describe('client error classification table', () => {
       [Status.INVALID_ARGUMENT, catalog.RequestTooLarge.message],
       [Status.INVALID_ARGUMENT, 'anything invalid'],
       [Status.UNIMPLEMENTED, 'unknown method'],
+      // Never sent: grpc-js had no connection to send it on.
+      [Status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2379'],
+      [Status.UNAVAILABLE, catalog.Stopped.message],
     ] as const;
     for (const [code, msg] of definite) expect(classify(code, msg).definite, msg).toBe(true);
     const indefinite = [
