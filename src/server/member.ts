@@ -171,7 +171,17 @@ export class EtcdServer implements MemberService {
     // The member's identity lives in the WAL's metadata, never in the replicated database (a
     // snapshot from the leader replaces that). A fresh member works it out first: from the
     // initial cluster for a new cluster, from the running members when joining one.
-    const fresh = !(await exists(path.join(this.memberDir, 'wal')));
+    const walDir = path.join(this.memberDir, 'wal');
+    if ((await exists(walDir)) && !(await readdir(walDir)).some((f) => f.endsWith('.wal'))) {
+      // The WAL is where the member's identity and log live. Without a segment, a member that
+      // never got further (a crash while creating it) starts afresh; one that has applied data
+      // has lost its log, and starting over could vote twice in a term: refuse.
+      if (await exists(path.join(this.memberDir, 'db', 'CURRENT'))) {
+        throw new Error(`${walDir} holds no WAL segment but the member has a database: its log is lost; restore it, or remove the member and add it again with an empty data dir`);
+      }
+      await rm(walDir, { recursive: true, force: true });
+    }
+    const fresh = !(await exists(walDir));
     let joined: { memberId: bigint; clusterId: bigint; members: Member[] } | undefined;
     let identity: { memberId: bigint; clusterId: bigint };
     if (!fresh) identity = { memberId: 0n, clusterId: 0n };

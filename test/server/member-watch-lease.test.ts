@@ -2,7 +2,7 @@
  * Watch and lease on one in-process member (raft, WAL, LevelDB: everything but the API layer),
  * through the MemberService calls the API layer makes.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -264,5 +264,23 @@ describe('member: test hooks', () => {
     await expect(server.put({ key: b('x'), value: b('1') })).rejects.toMatchObject({ code: expect.stringMatching(/Timeout|Stopped/) });
     await server.whenStopped();
     expect(server.stopReason).toMatch(/failpoint beforeApply: injected error/);
+  });
+});
+
+describe('member: a lost WAL', () => {
+  it('refuses to start when the WAL has no segment but the database holds data; starts afresh when there is no database yet', async () => {
+    const { server, cfg } = await startMember();
+    await server.put({ key: b('k'), value: b('v') });
+    await server.stop();
+    const wal = path.join(cfg.dataDir, 'member', 'wal');
+    for (const f of await readdir(wal)) await rm(path.join(wal, f));
+    await expect(new EtcdServer(cfg).start()).rejects.toThrow(/holds no WAL segment but the member has a database/);
+    // No database yet (a crash while the WAL was being created): a fresh start.
+    await rm(path.join(cfg.dataDir, 'member', 'db'), { recursive: true });
+    const again = new EtcdServer(cfg);
+    await again.start();
+    started.push({ server: again, dir: cfg.dataDir });
+    for (let i = 0; i < 200 && !again.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await again.range({ key: b('k') })).kvs).toEqual([]);
   });
 });
