@@ -383,9 +383,16 @@ async function runFacts(runDir: string, config: RunConfig, events: readonly Hist
     }
   }
   for (const t of open.values()) faultIntervals.push([t, Math.max(t, healAt)]);
+  // The admin nemesis's compactions, and the watch workload's own (a compaction whose outcome
+  // is unknown may have happened: it counts, so a missing prevKV below it is not a violation).
   const compactions = nemesis.flatMap((e) => {
     const v = value(e);
-    return e.f === 'stop-admin' && v['compacted'] === true && typeof v['compact'] === 'number' ? [{ revision: v['compact'], time_ns: e.time_ns }] : [];
+    const node = typeof v['node'] === 'string' ? { node: v['node'] } : {};
+    if (e.f === 'stop-admin' && v['compacted'] === true && typeof v['compact'] === 'number') return [{ revision: v['compact'], time_ns: e.time_ns, ...node }];
+    if ((e.f === 'compact' || e.f === 'compact-unknown') && typeof v['revision'] === 'number') {
+      return [{ revision: v['revision'], time_ns: e.time_ns, certain: e.f === 'compact', ...node }];
+    }
+    return [];
   });
   let clockOffsetBoundMs = 0;
   for (const e of nemesis) {

@@ -60,7 +60,11 @@ export interface RunFacts {
   /** Periods when faults were active, [start_ns, end_ns] (lease L4 waits for health). */
   readonly faultIntervals?: readonly (readonly [number, number])[];
   /** Compactions the admin nemesis ran (watch: compacted starts must be canceled). */
-  readonly compactions?: readonly { readonly revision: number; readonly time_ns: number }[];
+  /**
+   * Compactions: `node` is the member that answered, `certain` false when the answer was lost
+   * (it may or may not have happened).
+   */
+  readonly compactions?: readonly { readonly revision: number; readonly time_ns: number; readonly node?: string; readonly certain?: boolean }[];
 }
 
 export interface CheckRunOptions {
