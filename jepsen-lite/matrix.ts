@@ -6,6 +6,7 @@
  *   member killed at once and cut back to its (empty) fsync record.
  * - `controls`: one run per bug switch, each expected invalid, with the fault mode that exposes
  *   it (isolate-leader for read-without-readindex, kill-lossy of all for ack-before-fsync).
+ * - `ci`: smoke plus the controls, so every bug switch is caught in CI (npm test runs it).
  * - `nightly` (≥ 1 h): random workload, one or two random nemeses, mixed schedule, 2 min each,
  *   seeds from the base seed (printed) until the hour is up.
  *
@@ -48,6 +49,9 @@ const CONTROLS: readonly MatrixEntry[] = [
 export const PRESETS: Readonly<Record<string, (prng: Prng) => MatrixEntry[]>> = {
   smoke: () => [...SMOKE],
   controls: () => [...CONTROLS],
+  // What CI runs (npm test): the smoke runs, then every bug switch's control (the smoke set
+  // already has ack-before-fsync's).
+  ci: () => [...SMOKE, ...CONTROLS.filter((c) => !(c.bugs ?? []).includes('ack-before-fsync'))],
   nightly: (prng) => {
     const workloads: WorkloadName[] = ['register', 'append', 'watch', 'lease'];
     const nemeses: NemesisName[] = ['kill', 'kill-lossy', 'pause', 'partition', 'admin', 'clock', 'failpoint', 'disk'];
