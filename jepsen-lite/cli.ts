@@ -7,6 +7,7 @@
  *     [--failpoint beforeApply=sleep(50)]
  *   jepsen-lite check <run-dir>        re-runs the checkers on a saved run
  *   jepsen-lite matrix smoke|nightly   CI suites (matrix.ts)
+ *   jepsen-lite export RUN_DIR         the register operations as JSON Lines (export.ts)
  *
  * Prints one line per checker and the run dir. Exit: 0 valid, 1 invalid, 3 unknown, 2 harness
  * error (bad arguments, a cluster that never became healthy, a crash of the harness).
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BUGS } from '../src/server/test-hooks.js';
+import { exportRunDir } from './export.js';
 import { runMatrix, PRESETS } from './matrix.js';
 import { NEMESES, NEMESIS_MODES } from './nemesis/index.js';
 import { checkRun, exitCode, runTest, verdictText, type Progress, type RunOutcome } from './run.js';
@@ -193,6 +195,16 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const { valid, results } = await checkRun(path.resolve(dir));
       printResults(results, path.resolve(dir));
       setExit(exitCode(valid));
+    });
+  program
+    .command('export <run-dir>')
+    .description('print the register operations of a run as JSON Lines, for an outside checker')
+    .action(async (dir: string) => {
+      let text = '';
+      await exportRunDir(path.resolve(dir), (line) => (text += line));
+      // main() exits the process: wait until stdout (a pipe, often) has taken everything.
+      await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
+      setExit(0);
     });
   program
     .command('matrix <preset>')
