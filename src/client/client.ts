@@ -20,6 +20,7 @@ import {
   decodeLeaseGrant,
   decodeLeaseLeases,
   decodeLeaseTimeToLive,
+  decodeLock,
   decodeMemberList,
   decodePut,
   decodeRange,
@@ -37,6 +38,7 @@ import {
   type LeaseLeasesResponse,
   type LeaseRevokeResponse,
   type LeaseTimeToLiveResponse,
+  type LockResponse,
   type MemberListResponse,
   type PutRequest,
   type PutResponse,
@@ -45,8 +47,9 @@ import {
   type StatusResponse,
   type TxnRequest,
   type TxnResponse,
+  type UnlockResponse,
 } from './types.js';
-import { PATHS, decode, encode, fromBigInt, wire, type Decoded } from './wire.js';
+import { PATHS, decode, encode, fromBigInt, toBuffer, wire, type Bytes, type Decoded } from './wire.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -239,6 +242,34 @@ export class EtcdClient {
     const i = this.pick(opts);
     const call = (this.channels[i] as grpc.Client).makeBidiStreamRequest(PATHS.Watch, identity, identity);
     return new WatchStream(call, this.endpoints[i] as string);
+  }
+
+  // ---- Lock (v3lockpb) ------------------------------------------------------------------------
+
+  /**
+   * Waits until the lock `name` is held with `lease`, and returns the key that holds it (etcd's
+   * Mutex: the waiter key `<name>/<lease hex>`, whose create revision orders the waiters). The
+   * lock is held while that key exists: until `unlock(key)`, or until the lease expires, so the
+   * caller keeps the lease alive while it waits and while it holds. Lease 0 makes the server
+   * grant a 60 s lease that nobody keeps alive.
+   *
+   * The wait has no bound but the deadline: pass `opts.timeoutMs` long enough for the holders
+   * ahead. A failure after the waiter key was put (deadline, lost connection) is indefinite: the
+   * key may still be queued, and may even hold the lock, until the lease ends. etcd serves this
+   * service through an embedded client, so its errors come back as UNKNOWN with etcd's text,
+   * which the message rules of errors.ts still classify.
+   */
+  lock(name: Bytes, lease: bigint, opts?: CallOptions): Promise<LockResponse> {
+    const w = wire();
+    const m: Record<string, unknown> = { name: toBuffer(name) };
+    if (lease !== 0n) m['lease'] = fromBigInt(lease);
+    return this.unary(PATHS.Lock, w.LockRequest, m, w.LockResponse, decodeLock, false, opts);
+  }
+
+  /** Releases the lock held by `key` (what `lock` returned) by deleting it; a key that is gone is no error. */
+  unlock(key: Bytes, opts?: CallOptions): Promise<UnlockResponse> {
+    const w = wire();
+    return this.unary(PATHS.Unlock, w.UnlockRequest, { key: toBuffer(key) }, w.UnlockResponse, (d) => ({ header: decodeHeader(d['header']) }), false, opts);
   }
 
   // ---- Maintenance and Cluster ---------------------------------------------------------------

@@ -198,6 +198,19 @@ export interface StatusResponse {
   readonly isLearner: boolean;
 }
 
+export interface LockResponse {
+  readonly header: ResponseHeader;
+  /**
+   * The caller's waiter key, `<name>/<lease id in hex>`: it exists exactly as long as the caller
+   * holds the lock, and Unlock takes it.
+   */
+  readonly key: Buffer;
+}
+
+export interface UnlockResponse {
+  readonly header: ResponseHeader;
+}
+
 export interface Member {
   readonly id: bigint;
   readonly name: string;
@@ -447,4 +460,8 @@ export function decodeMemberList(d: Decoded): MemberListResponse {
       };
     }),
   };
+}
+
+export function decodeLock(d: Decoded): LockResponse {
+  return { header: decodeHeader(d['header']), key: bufferOf(d['key']) };
 }

@@ -39,6 +39,10 @@ export interface Wire {
   readonly StatusResponse: protobuf.Type;
   readonly MemberListRequest: protobuf.Type;
   readonly MemberListResponse: protobuf.Type;
+  readonly LockRequest: protobuf.Type;
+  readonly LockResponse: protobuf.Type;
+  readonly UnlockRequest: protobuf.Type;
+  readonly UnlockResponse: protobuf.Type;
 }
 
 /** gRPC paths of the methods the client calls (etcd's service and method names). */
@@ -56,6 +60,8 @@ export const PATHS = {
   LeaseLeases: '/etcdserverpb.Lease/LeaseLeases',
   Status: '/etcdserverpb.Maintenance/Status',
   MemberList: '/etcdserverpb.Cluster/MemberList',
+  Lock: '/v3lockpb.Lock/Lock',
+  Unlock: '/v3lockpb.Lock/Unlock',
 } as const;
 
 let loaded: Wire | undefined;
@@ -75,6 +81,7 @@ function load(): Wire {
   root.loadSync([...PROTO_FILES], { keepCase: true });
   root.resolveAll();
   const t = (name: string): protobuf.Type => root.lookupType(`etcdserverpb.${name}`);
+  const lock = (name: string): protobuf.Type => root.lookupType(`v3lockpb.${name}`);
   return {
     RangeRequest: t('RangeRequest'),
     RangeResponse: t('RangeResponse'),
@@ -102,6 +109,10 @@ function load(): Wire {
     StatusResponse: t('StatusResponse'),
     MemberListRequest: t('MemberListRequest'),
     MemberListResponse: t('MemberListResponse'),
+    LockRequest: lock('LockRequest'),
+    LockResponse: lock('LockResponse'),
+    UnlockRequest: lock('UnlockRequest'),
+    UnlockResponse: lock('UnlockResponse'),
   };
 }
 

@@ -316,6 +316,59 @@ describe.skipIf(!ready)(title, () => {
     }
   });
 
+  it('locks: a second contender waits until the first unlocks; a wait past the deadline is indefinite', async () => {
+    const a = await c.leaseGrant(60);
+    const b = await c.leaseGrant(60);
+    try {
+      const first = await c.lock('lk', a.id);
+      // etcd's Mutex: the waiter key is <name>/<lease id in lowercase hex>.
+      expect(s(first.key)).toBe(`lk/${a.id.toString(16)}`);
+      const held = await c.range({ key: first.key });
+      expect(held.kvs[0]?.lease).toBe(a.id);
+      expect(first.header.revision).toBeGreaterThanOrEqual(held.kvs[0]?.createRevision ?? Infinity);
+
+      let granted = false;
+      const second = c.lock(Buffer.from('lk'), b.id, { timeoutMs: 10_000 }).then((r) => {
+        granted = true;
+        return r;
+      });
+      // Long enough for etcd to have put the second waiter key and begun to wait on the first.
+      await new Promise((r) => setTimeout(r, 700));
+      expect(granted).toBe(false);
+      const waiting = await c.range({ key: `lk/${b.id.toString(16)}` });
+      expect(waiting.kvs[0]?.createRevision).toBeGreaterThan(held.kvs[0]?.createRevision ?? Infinity);
+
+      const released = await c.unlock(first.key);
+      const got = await second;
+      expect(s(got.key)).toBe(`lk/${b.id.toString(16)}`);
+      // Granted after (and because of) the first key's deletion.
+      expect(got.header.revision).toBeGreaterThanOrEqual(released.header.revision);
+      expect((await c.range({ key: first.key })).count).toBe(0);
+
+      // A third contender while the lock is held: its wait ends at the deadline with the outcome
+      // unknown (its waiter key was put, and stays queued until etcd sees the call go away).
+      const late = await rejection(c.lock('lk', a.id, { timeoutMs: 500 }));
+      // The deadline travels with the call, so etcd's own context may expire first: then its
+      // embedded client's "context deadline exceeded" comes back as UNKNOWN. Indefinite either way.
+      expect([Status.DEADLINE_EXCEEDED, Status.UNKNOWN]).toContain(late.code);
+      expect(late.definite).toBe(false);
+      expect(late.method).toBe('/v3lockpb.Lock/Lock');
+
+      await c.unlock(got.key);
+      // Unlocking a key that is gone is no error.
+      await c.unlock(got.key);
+    } finally {
+      await c.leaseRevoke(a.id).catch(() => undefined);
+      await c.leaseRevoke(b.id).catch(() => undefined);
+    }
+    expect((await c.range({ key: 'lk/', rangeEnd: 'lk0' })).count).toBe(0);
+
+    // A lease that does not exist: refused before anything is written, whatever the status code.
+    const noLease = await rejection(c.lock('lk', 999n));
+    expect(noLease.message).toBe(catalog.LeaseNotFound.message);
+    expect(noLease.definite).toBe(true);
+  });
+
   it('reports status and members', async () => {
     const st = await c.status(0);
     expect(st.version).toMatch(/^3\.[45]\./);
@@ -357,6 +410,7 @@ describe.skipIf(!ready)(title, () => {
     const holeClient = new EtcdClient({ endpoints: [`127.0.0.1:${(hole.address() as AddressInfo).port}`], timeoutMs: 300 });
     try {
       const late = await rejection(holeClient.put({ key: 'err/late', value: 'v' }));
+      console.log('LATE', late.code, JSON.stringify(late.message));
       expect(late.code).toBe(Status.DEADLINE_EXCEEDED);
       expect(late.definite).toBe(false);
       // The same for a read is definite: a read changes nothing.
