@@ -43,7 +43,9 @@ const CONTROLS: readonly MatrixEntry[] = [
   { workload: 'register', nemeses: ['partition'], nemesisModes: { partition: ['isolate-leader'] }, schedule: 'mixed', timeLimitS: 30, bugs: ['read-without-readindex'], expect: false },
   { workload: 'register', nemeses: ['kill-lossy'], nemesisModes: { 'kill-lossy': ['all'] }, schedule: 'single', timeLimitS: 10, bugs: ['ack-before-fsync'], expect: false },
   { workload: 'watch', nemeses: ['none'], schedule: 'single', timeLimitS: 10, bugs: ['skip-watch-event'], expect: false },
-  { workload: 'lock', nemeses: ['pause'], schedule: 'mixed', timeLimitS: 40, bugs: ['lock-without-lease-check'], expect: false },
+  // No fault needed: with the bug Lock grants every contender at once, so fenced writes with
+  // smaller tokens land after larger ones within seconds (10 s runs, seeds 1 and 2: 81 and 148).
+  { workload: 'lock', nemeses: ['none'], schedule: 'single', timeLimitS: 10, bugs: ['lock-without-lease-check'], expect: false },
 ];
 
 export const PRESETS: Readonly<Record<string, (prng: Prng) => MatrixEntry[]>> = {

@@ -135,7 +135,9 @@ export function checkWellFormed(events: readonly HistoryEvent[]): { ok: number; 
     open.delete(e.process);
     counts[e.type]++;
     if (e.type === 'info') retired.add(e.process);
-    if (e.type === 'ok' && e.f !== 'lease-keepalive' && e.f !== 'lease-ttl' && e.revision === undefined) throw new Error(`ok ${i} (${e.f}) has no revision`);
+    // An unfenced lock-write (no token on its invoke) only writes harness memory: no server, no revision.
+    const serverless = e.f === 'lease-keepalive' || e.f === 'lease-ttl' || (e.f === 'lock-write' && inv.mod_revision === undefined);
+    if (e.type === 'ok' && !serverless && e.revision === undefined) throw new Error(`ok ${i} (${e.f}) has no revision`);
   });
   counts.open = open.size;
   return counts;

@@ -11,10 +11,10 @@ import { LocalCluster } from '../../../cluster/local-cluster.js';
 import { EtcdClient } from '../../../src/client/index.js';
 import type { WatchRecord } from '../../../jepsen-lite/history.js';
 import { buildCommittedLog } from '../../../jepsen-lite/checkers/committed-log.js';
-import { checkRun } from '../../../jepsen-lite/checkers/index.js';
+import { checkLock, checkRun } from '../../../jepsen-lite/checkers/index.js';
 import type { MemoryRecorder } from './harness.js';
 import { writeReport } from '../../../jepsen-lite/report/index.js';
-import { workloads } from '../../../jepsen-lite/workloads/index.js';
+import { lockWorkload, workloads } from '../../../jepsen-lite/workloads/index.js';
 import { checkWellFormed, runFor, writtenValues } from './harness.js';
 
 let cluster: LocalCluster;
@@ -195,15 +195,42 @@ describe('workloads against a 3-member cluster', () => {
     }
   });
 
-  it('lock: with fencing, holds never overlap in effect and tokens only grow', async () => {
+  it('lock: through the Lock service, holds never overlap and tokens grow with every grant', async () => {
     const rec = await runFor(cluster, 'lock', workloads.lock, 2500);
     expect(checkWellFormed(rec.events).open).toBe(0);
     const ev = rec.clientEvents();
-    expect(ev.filter((e) => e.f === 'lock-acquire' && e.type === 'ok').length).toBeGreaterThan(2);
-    expect(ev.some((e) => e.f === 'lock-acquire' && e.type === 'fail' && e.error === 'held')).toBe(true);
+    const grants = ev.filter((e) => e.f === 'lock-acquire' && e.type === 'ok');
+    expect(grants.length).toBeGreaterThan(2);
+    // Lock waits rather than refusing: contenders queue, none fails for a held lock.
+    expect(ev.filter((e) => e.f === 'lock-acquire' && (e.type === 'fail' || e.type === 'info'))).toEqual([]);
+    // The token is the waiter key's create revision, at or before the grant's header revision,
+    // and the service grants in create-revision order.
+    const tokens = grants.map((e) => e.mod_revision as number);
+    for (const g of grants) expect(g.mod_revision).toBeLessThanOrEqual(g.revision as number);
+    expect(tokens).toEqual([...tokens].sort((a, b) => a - b));
+    expect(new Set(tokens).size).toBe(tokens.length);
     const writes = ev.filter((e) => e.f === 'lock-write' && e.type === 'ok');
     expect(writes.length).toBeGreaterThan(2);
-    for (const w of writes) expect(w.mod_revision).toBeGreaterThan(0);
+    for (const w of writes) expect(tokens).toContain(w.mod_revision);
+    expect(ev.filter((e) => e.f === 'lock-release' && e.type === 'ok').length).toBeGreaterThanOrEqual(grants.length - 1);
     checkersPass(rec, ['lock']);
+    // Without faults the holds do not even overlap in belief: the fencing-free check passes too.
+    const plain = checkLock(rec.events, { fencing: false });
+    expect(plain.anomalies).toEqual([]);
+    expect(plain.valid).toBe(true);
+  });
+
+  it('lock: without fencing, the record is harness-side and holds through the Lock service do not overlap', async () => {
+    const rec = await runFor(cluster, 'lock', () => lockWorkload({ fencing: false }), 2000);
+    expect(checkWellFormed(rec.events).open).toBe(0);
+    const ev = rec.clientEvents();
+    const writes = ev.filter((e) => e.f === 'lock-write');
+    expect(writes.filter((e) => e.type === 'ok').length).toBeGreaterThan(2);
+    // No token on the invoke: the checker infers the fencing-free check from that.
+    for (const w of writes.filter((e) => e.type === 'invoke')) expect(w.mod_revision).toBeUndefined();
+    const r = checkLock(rec.events);
+    expect(r.stats['fencing']).toBe(0);
+    expect(r.anomalies).toEqual([]);
+    expect(r.valid).toBe(true);
   });
 });
