@@ -13,10 +13,19 @@
  * - compaction: a watch canceled as compacted names a compact revision above its start, and a
  *   watch from a revision compacted before it was opened is canceled.
  *
+ * The collectors are watches too, and the ground truth cannot vouch for them, so their own
+ * reliability is checked from what they promised (committed-log.ts): a collector owes an event
+ * at every revision from its start revision (1, or the compact revision) up to the last revision
+ * it delivered or was told about by a progress notification. A revision it owed and did not
+ * deliver is a 'watch-gap' of that collector, with a witness: what another collector or watcher
+ * received at that revision, or the acknowledged write that returned it (given the history), or
+ * else the revisions it delivered on both sides. Revisions no collector covered (compacted before
+ * any started) stay unknown.
+ *
  * Example: committed [PUT a@5, PUT b@6, PUT a@7]; a prefix watch from 5 delivers a@5 then a@7:
  * reliable fails at b@6 ('watch-gap').
  */
-import type { WatchEventRecord, WatchRecord } from '../history.js';
+import { isNemesis, type ClientEvent, type HistoryEvent, type WatchEventRecord, type WatchRecord } from '../history.js';
 import { deliveredEvents, eventKey, hasHole, type CommittedLog } from './committed-log.js';
 import { AnomalySink, type Anomaly, type CheckResult } from './result.js';
 
@@ -29,6 +38,8 @@ export interface WatchOptions {
    * (it may or may not have happened).
    */
   readonly compactions?: readonly { readonly revision: number; readonly time_ns: number; readonly node?: string; readonly certain?: boolean }[];
+  /** The history: acknowledged writes witness the revisions a collector missed. */
+  readonly events?: readonly HistoryEvent[];
 }
 
 export function matchesWatch(w: WatchRecord, e: { readonly key: string; readonly type: 'PUT' | 'DELETE' }): boolean {
@@ -109,7 +120,9 @@ export function checkWatch(watches: readonly WatchRecord[], opts: WatchOptions =
       }
     });
     const compacted = w.responses.some((r) => r.canceled && r.compact_revision > 0);
-    for (const c of opts.compactions ?? []) {
+    // A watch that got no response at all (its member down, the stream cut before the create
+    // reached it) was never served, so it had nothing to be canceled by.
+    for (const c of w.responses.length === 0 ? [] : (opts.compactions ?? [])) {
       // Only a compaction the same member had answered: others apply it later, so a watch
       // there may legitimately start below it for a while (as in etcd).
       if (c.certain === false || c.node === undefined || c.node !== w.node) continue;
@@ -153,8 +166,84 @@ export function checkWatch(watches: readonly WatchRecord[], opts: WatchOptions =
       break;
     }
   }
+  if (log !== undefined) reportCollectorGaps(log, watches, opts.events ?? [], sink);
   for (const a of opts.collectorAnomalies ?? []) sink.add(a);
-  return sink.result('watch', stats);
+  return sink.result('watch', { ...stats, collectorGaps: log?.gaps.length ?? 0 });
+}
+
+interface WriteWitness {
+  readonly invoke: ClientEvent;
+  readonly complete: ClientEvent;
+}
+
+/** Acknowledged ops that created a revision, by that revision (their ok header revision). */
+function writesByRevision(events: readonly HistoryEvent[]): Map<number, WriteWitness> {
+  const out = new Map<number, WriteWitness>();
+  const open = new Map<number, ClientEvent>();
+  for (const e of events) {
+    if (isNemesis(e)) continue;
+    if (e.type === 'invoke') {
+      open.set(e.process, e);
+      continue;
+    }
+    const inv = open.get(e.process);
+    open.delete(e.process);
+    if (inv === undefined || e.type !== 'ok' || e.revision === undefined || out.has(e.revision)) continue;
+    const creates =
+      inv.f === 'write' ||
+      inv.f === 'cas' ||
+      inv.f === 'lease-put' ||
+      inv.f === 'add' ||
+      (inv.f === 'delete' && typeof e.value === 'number' && e.value > 0) ||
+      (inv.f === 'txn' && (inv.txn ?? []).some((m) => m[0] === 'append' || m[0] === 'w'));
+    if (creates) out.set(e.revision, { invoke: inv, complete: e });
+  }
+  return out;
+}
+
+/** Reports each revision a collector owed and did not deliver, with the best witness there is. */
+function reportCollectorGaps(log: CommittedLog, watches: readonly WatchRecord[], events: readonly HistoryEvent[], sink: AnomalySink): void {
+  if (log.gaps.length === 0) return;
+  const writes = writesByRevision(events);
+  const received = new Map<number, { watcher: string; node: string; event: WatchEventRecord }>();
+  for (const w of watches) {
+    if (w.collector === true) continue;
+    for (const r of w.responses) for (const event of r.events) if (!received.has(event.mod_revision)) received.set(event.mod_revision, { watcher: w.watcher, node: w.node, event });
+  }
+  const ev = (e: WatchEventRecord): string => `${e.type} ${e.key}${e.type === 'PUT' ? `=${e.value}` : ''}@${e.mod_revision}`;
+  for (const g of log.gaps) {
+    const revs = g.from === g.to ? `revision ${g.from}` : `revisions ${g.from}..${g.to}`;
+    const where = `collector ${g.collector} (on ${g.node}, watching every key over [${g.covered[0]}, ${g.covered[1]}])`;
+    const details: Record<string, unknown> = { collector: g.collector, node: g.node, kind: g.kind, revisions: [g.from, g.to], covered: g.covered };
+    let witnessText: string;
+    let witnessEvents: number[] = [];
+    let key: string | undefined;
+    const other = g.missed[0];
+    let write: WriteWitness | undefined;
+    let seen: { watcher: string; node: string; event: WatchEventRecord } | undefined;
+    for (let r = g.from; r <= g.to && write === undefined; r++) write = writes.get(r);
+    for (let r = g.from; r <= g.to && seen === undefined; r++) seen = received.get(r);
+    // The acknowledged write is the strongest witness of a missing revision (and links to the
+    // history); a part-delivered revision is best shown by the events another collector got.
+    if (write !== undefined && g.kind === 'revision') {
+      witnessText = `${write.invoke.f} ${write.invoke.key ?? ''} (history index ${write.invoke.index}) was acknowledged with revision ${write.complete.revision}`;
+      key = write.invoke.key;
+      details['witness'] = { f: write.invoke.f, key: write.invoke.key, revision: write.complete.revision };
+    } else if (other !== undefined) {
+      witnessText = `collector ${other.collector} delivered ${g.missed.map((m) => ev(m.event)).join(', ')}`;
+      key = other.event.key;
+      details['missed'] = g.missed;
+    } else if (seen !== undefined) {
+      witnessText = `watcher ${seen.watcher} (on ${seen.node}) received ${ev(seen.event)}`;
+      key = seen.event.key;
+      details['witness'] = seen;
+    } else {
+      witnessText = `every revision is a write with an event, and it delivered ${g.deliveredBefore > 0 ? `revision ${g.deliveredBefore}` : 'nothing'} before and ${g.deliveredAfter > 0 ? `revision ${g.deliveredAfter}` : `a progress notification at ${g.covered[1]}`} after`;
+    }
+    if (write !== undefined) witnessEvents = [write.invoke.index, write.complete.index];
+    const message = `${where} ${g.kind === 'events' ? `delivered only part of ${revs}` : `delivered nothing at ${revs}`}; ${witnessText}`;
+    sink.add({ type: 'watch-gap', message, events: witnessEvents, ...(key === undefined ? {} : { key }), details });
+  }
 }
 
 function checkPrevKv(

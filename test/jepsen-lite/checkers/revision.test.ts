@@ -52,4 +52,12 @@ describe('revision checks', () => {
     expect(checkRevisions([], { hashes: { n1: { revision: 9, hash: 1 }, n2: { revision: 9, hash: 1 } } }).valid).toBe(true);
     expect(checkRevisions([], { hashes: { n1: { revision: 9, hash: 1 }, n2: { revision: 8, hash: 1 } } }).valid).toBe('unknown');
   });
+
+  it('compare collectors only where both vouched: a collector that stopped early is not a disagreement', () => {
+    const all = [put('a', '1', 2, 2, 1), put('b', '1', 3, 3, 1), put('a', '2', 4, 2, 2)];
+    const { log, anomalies } = buildCommittedLog([collectorRecord('c1', all), collectorRecord('c2', all), collectorRecord('c3', all.slice(0, 1))]);
+    expect(anomalies).toEqual([]);
+    expect(log!.coverage.map((c) => [c.name, c.complete])).toEqual([['c1', true], ['c2', true], ['c3', false]]);
+    expect(checkRevisions([], { collectorAnomalies: anomalies }).valid).toBe(true);
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildCommittedLog } from '../../../jepsen-lite/checkers/committed-log.js';
 import { checkWatch } from '../../../jepsen-lite/checkers/watch.js';
 import type { WatchEventRecord, WatchRecord } from '../../../jepsen-lite/history.js';
-import { collectorRecord, del, put, resp, watchRecord } from './builder.js';
+import { HistoryBuilder, collectorRecord, del, put, resp, watchRecord } from './builder.js';
 
 // Committed: k1=a@2, k2=b@3, k1=c@4 and k2=d@4 (one txn), k1 deleted @5, k1=e@6 (re-create).
 const k1a = put('k1', 'a', 2, 2, 1);
@@ -97,12 +97,18 @@ describe('watch: positive controls', () => {
     // Another member answered the compaction: this one may apply it later, so no violation.
     const elsewhere = check(watchRecord('w', [resp([k1c].map(strip))], { key: 'k1', start_revision: 4, time_ns: 100 }), { compactions: [{ revision: 5, time_ns: 50, node: 'n2' }] });
     expect(types(elsewhere)).not.toContain('watch-compacted');
+    // A watch that got no response (its member was down) was never served: nothing to cancel.
+    const unserved = check(watchRecord('w', [], { key: 'k1', start_revision: 4, time_ns: 100 }), { compactions: [{ revision: 5, time_ns: 50, node: 'n1' }] });
+    expect(unserved.valid).toBe(true);
   });
 
   it('collectors that disagree, and no ground truth at all', () => {
-    const bad = buildCommittedLog([collectors[0]!, collectorRecord('c-n3', committedEvents.slice(0, 4))]);
+    // c-n3 saw another value at revision 3: the members' histories differ.
+    const other = committedEvents.map((e) => (e.mod_revision === 3 ? { ...e, value: 'x' } : e));
+    const bad = buildCommittedLog([collectors[0]!, collectorRecord('c-n3', other)]);
     const r = checkWatch([], { committed: bad.log!, collectorAnomalies: bad.anomalies });
     expect(types(r)).toEqual(['collectors-differ']);
+    expect(r.anomalies[0]!.message).toContain('revision 3');
     expect(checkWatch([watchRecord('w', [resp([strip(k1a)])], { key: 'k1' })]).valid).toBe('unknown');
   });
 });
@@ -119,5 +125,115 @@ describe('watch: a committed log with a hole', () => {
     // A watch entirely after the hole is still checked.
     const after = watchRecord('w2', [resp([k1e].map(strip))], { key: 'k1', start_revision: 6 });
     expect(checkWatch([first, reopened, after], { committed: holed! }).valid).toBe(true);
+  });
+});
+
+// The collectors are watches too: a revision one of them owed and did not deliver is a gap of
+// that collector, whatever the others saw (the skip-watch-event bug hits every stream).
+describe('watch: collectors that miss events', () => {
+  const all = { key: '\u0000', range_end: '\u0000', collector: true } as const;
+  const gapsOf = (r: ReturnType<typeof checkWatch>): string[] => r.anomalies.filter((a) => a.type === 'watch-gap').map((a) => a.message);
+
+  it('a collector whose revisions skip one: a gap, even when every collector skipped it', () => {
+    const skipped = committedEvents.filter((e) => e.mod_revision !== 3);
+    const cs = [collectorRecord('c-n1', skipped), collectorRecord('c-n2', skipped)];
+    const { log: holed, anomalies } = buildCommittedLog(cs);
+    expect(anomalies).toEqual([]);
+    expect(holed!.holes).toEqual([[3, 3]]);
+    const r = checkWatch([...cs, watchRecord('w', [resp([strip(k1c)])], { key: 'k1', start_revision: 4 })], { committed: holed! });
+    expect(r.valid).toBe(false);
+    const gaps = gapsOf(r);
+    expect(gaps).toHaveLength(2);
+    expect(gaps[0]).toContain('collector c-n1');
+    expect(gaps[0]).toContain('delivered nothing at revision 3');
+    expect(gaps[0]).toContain('delivered revision 2 before and revision 4 after');
+  });
+
+  it('names the acknowledged write, or the other watcher, that shows the missed revision', () => {
+    const skipped = committedEvents.filter((e) => e.mod_revision !== 3);
+    const cs = [collectorRecord('c-n1', skipped)];
+    const { log: holed } = buildCommittedLog(cs);
+    const history = new HistoryBuilder()
+      .op(1, 'write', [0, 1], { key: 'k1', value: 'a' }, 'ok', { revision: 2 })
+      .op(1, 'write', [2, 3], { key: 'k2', value: 'b' }, 'ok', { revision: 3 })
+      .build();
+    const byWrite = checkWatch(cs, { committed: holed!, events: history });
+    expect(byWrite.valid).toBe(false);
+    expect(byWrite.anomalies[0]!.message).toContain('write k2 (history index 2) was acknowledged with revision 3');
+    expect(byWrite.anomalies[0]!.events).toEqual([2, 3]);
+    const watcher = watchRecord('w9', [resp([strip(k2b)])], { key: 'k2', start_revision: 3 });
+    const bySeen = checkWatch([...cs, watcher], { committed: holed! });
+    expect(gapsOf(bySeen)[0]).toContain('watcher w9 (on n1) received PUT k2=b@3');
+  });
+
+  it('a collector missing a revision another collector delivered, or part of one (a txn)', () => {
+    const missingRev = collectorRecord('c-n2', committedEvents.filter((e) => e.mod_revision !== 5));
+    const missingEvent = collectorRecord('c-n3', committedEvents.filter((e) => e !== committedEvents[3]));
+    const cs = [collectors[0]!, missingRev, missingEvent];
+    const { log: union, anomalies } = buildCommittedLog(cs);
+    // Not a disagreement between members: the union is the whole log, with no hole.
+    expect(anomalies).toEqual([]);
+    expect(union!.events).toEqual(committedEvents);
+    expect(union!.holes).toEqual([]);
+    const r = checkWatch(cs, { committed: union! });
+    expect(gapsOf(r).sort()).toEqual([
+      'collector c-n2 (on n1, watching every key over [1, 6]) delivered nothing at revision 5; collector c-n1 delivered DELETE k1@5',
+      'collector c-n3 (on n1, watching every key over [1, 6]) delivered only part of revision 4; collector c-n1 delivered PUT k2=d@4',
+    ]);
+  });
+
+  it('a collector that misses events its progress notification vouched for', () => {
+    const c = watchRecord('c-n1', [resp(committedEvents.slice(0, 4)), resp([], { revision: 6, progress_notify: true })], { ...all, start_revision: 1 });
+    const { log: short } = buildCommittedLog([c]);
+    const r = checkWatch([c], { committed: short! });
+    expect(gapsOf(r)).toEqual([
+      'collector c-n1 (on n1, watching every key over [1, 6]) delivered nothing at revisions 5..6; every revision is a write with an event, and it delivered revision 4 before and a progress notification at 6 after',
+    ]);
+  });
+
+  it('stays unknown for what no collector could see: compacted before any started', () => {
+    // Revision 1 was compacted away (a reused cluster): the collector starts again at 4.
+    const canceled = watchRecord('c-n1', [resp([], { canceled: true, compact_revision: 4, revision: 6 })], { ...all, start_revision: 1 });
+    const reopened = watchRecord('c-n1', [resp(committedEvents.slice(2))], { ...all, start_revision: 4 });
+    const { log: partial, anomalies } = buildCommittedLog([canceled, reopened]);
+    expect(anomalies).toEqual([]);
+    expect(partial!.fromRevision).toBe(4);
+    expect(partial!.gaps).toEqual([]);
+    const w = watchRecord('w', [resp([k1a, k2b, k1c, k2d].map(strip))], { start_revision: 2 });
+    const r = checkWatch([canceled, reopened, w], { committed: partial! });
+    // Only revisions 4.. are compared; 2 and 3 are nobody's gap.
+    expect(r.valid).toBe(true);
+    expect(r.stats['comparedEvents']).toBe(2);
+    // The same first events from a collector that was not canceled: it owed revisions 2 and 3.
+    const notCanceled = buildCommittedLog([watchRecord('c-n1', [resp(committedEvents.slice(2))], { ...all, start_revision: 1 })]);
+    expect(notCanceled.log!.gaps.map((g) => [g.from, g.to])).toEqual([[2, 3]]);
+    expect(checkWatch([w], { committed: notCanceled.log! }).valid).toBe(false);
+  });
+
+  it('negative control: a clean history, with a collector that reopened from last_seen + 1, stays valid', () => {
+    const history = new HistoryBuilder()
+      .op(1, 'write', [0, 1], { key: 'k1', value: 'a' }, 'ok', { revision: 2 })
+      .op(2, 'write', [0, 2], { key: 'k2', value: 'b' }, 'ok', { revision: 3 })
+      .op(1, 'delete', [3, 4], { key: 'k1' }, 'ok', { value: 1, revision: 5 })
+      .build();
+    const first = watchRecord('c-n1', [resp(committedEvents.slice(0, 2))], { ...all, start_revision: 1 });
+    const again = watchRecord('c-n1', [resp(committedEvents.slice(2)), resp([], { revision: 6, progress_notify: true })], { ...all, start_revision: 4 });
+    const cs = [first, again, collectorRecord('c-n2', committedEvents)];
+    const { log: clean, anomalies } = buildCommittedLog(cs);
+    expect(anomalies).toEqual([]);
+    expect(clean!.gaps).toEqual([]);
+    expect(clean!.coverage.map((c) => c.complete)).toEqual([true, true]);
+    const w = watchRecord('w1', [resp([k1a, k2b]), resp([k1c, k2d]), resp([k1del, k1e])], { start_revision: 2, prev_kv: true });
+    const r = checkWatch([...cs, w], { committed: clean!, events: history });
+    expect(r.valid, JSON.stringify(r.anomalies)).toBe(true);
+    expect(r.stats['collectorGaps']).toBe(0);
+  });
+
+  it('a collector that stopped early (its member removed) is incomplete, not a disagreement', () => {
+    const { log: withShort, anomalies } = buildCommittedLog([...collectors, collectorRecord('c-n3', committedEvents.slice(0, 2))]);
+    expect(anomalies).toEqual([]);
+    expect(withShort!.gaps).toEqual([]);
+    expect(withShort!.coverage.find((c) => c.name === 'c-n3')!.complete).toBe(false);
+    expect(withShort!.events).toEqual(committedEvents);
   });
 });
