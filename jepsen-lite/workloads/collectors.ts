@@ -21,6 +21,11 @@
  * collector is left out of the records (a hole in what we saw is not a disagreement between
  * members), unless every collector has one, in which case all are recorded and the checkers see
  * the compacted cancel and report the ground truth incomplete.
+ *
+ * A member that is not up when the run ends (removed by the member nemesis, or refusing to
+ * restart after the disk nemesis) stopped delivering early: its collector's log is a prefix.
+ * That collector is left out of the records too (a short log is not a disagreement), unless no
+ * member is up, in which case the checkers compare only where collectors overlap.
  */
 import type { EtcdClient, KeyValue, WatchResponse } from '../../src/client/index.js';
 import type { WatchEventRecord, WatchRecord, WatchResponseRecord } from '../history.js';
@@ -194,7 +199,8 @@ export class Collectors {
     for (const s of this.states) s.stream?.close();
     await Promise.all(this.loops);
     const intact = this.states.filter((s) => !s.gap);
-    const keep = intact.length > 0 ? intact : this.states;
+    const up = intact.filter((s) => this.ctx.db.state(s.node) === 'up');
+    const keep = up.length > 0 ? up : intact.length > 0 ? intact : this.states;
     for (const s of keep) for (const r of s.records) this.ctx.recorder.watch(r);
     return {
       caughtUp: this.states.filter((s) => s.progress >= finalRevision).map((s) => s.watcher),
