@@ -120,7 +120,7 @@ export function checkRun(input: RunInput): RunResults {
   }
   if (want('append-replay', hasAppend)) out['append-replay'] = checkRevisionReplay(events);
   if (want('watch', watches.some((w) => w.collector !== true))) {
-    out['watch'] = checkWatch(watches, { ...committed, collectorAnomalies, ...(facts.compactions === undefined ? {} : { compactions: facts.compactions }) });
+    out['watch'] = checkWatch(watches, { ...committed, events, collectorAnomalies, ...(facts.compactions === undefined ? {} : { compactions: facts.compactions }) });
   }
   if (want('lease', [...fs].some((f) => f.startsWith('lease-')))) {
     out['lease'] = checkLease(events, {
