@@ -3,6 +3,7 @@
  * second half, or truncate it at a random offset — and restart it. The member must refuse to
  * start or repair the tail; it must never serve wrong data (the final phase compares state
  * hashes, the checkers the reads). From then on its own exits are expected (refusing is allowed).
+ * Every disk fault of a run hits the same minority.
  */
 import { open, readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { chooseTargets, type ScheduledNemesis } from './targets.js';
 export class DiskNemesis implements ScheduledNemesis {
   readonly name = 'disk';
   private damaged: string[] = [];
+  private victims: string[] | undefined;
 
   constructor(private readonly prng: Prng) {}
 
@@ -22,7 +24,10 @@ export class DiskNemesis implements ScheduledNemesis {
 
   async start(ctx: RunContext): Promise<void> {
     if (this.damaged.length > 0) return;
-    const targets = (await chooseTargets(ctx.db, this.prng, 'minority')).filter((n) => ctx.db.state(n) !== 'removed');
+    // The same minority for the whole run: a member that refuses its damaged WAL stays down,
+    // so damaging others later would take the quorum with it.
+    this.victims ??= (await chooseTargets(ctx.db, this.prng, 'minority')).filter((n) => ctx.db.state(n) !== 'removed');
+    const targets = this.victims.filter((n) => ctx.db.state(n) !== 'removed');
     ctx.recorder.nemesis('start-disk', { targets });
     this.damaged = targets;
     for (const n of targets) {
