@@ -43,6 +43,7 @@ import protobuf from 'protobufjs';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd.js';
 import { PROTO_FILES, protoDir } from '../proto/index.js';
+import { guardRun } from './common/guard.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const VALUE_BYTES = 256;
@@ -558,17 +559,7 @@ async function main(): Promise<void> {
       }
     }
   });
-  const onSignal = (sig: NodeJS.Signals): void => {
-    console.error(`\n${sig}: stopping everything this program started...`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    console.error(`overall deadline of ${Math.round(budgetMs / 1000)} s passed; stopping`);
-    void cleanup().then(() => process.exit(2));
-  }, budgetMs);
-  watchdog.unref();
+  const disarm = guardRun(cleanup, budgetMs);
 
   try {
     console.error(`base dir ${baseDir}; starting clusters...`);
@@ -704,7 +695,7 @@ async function main(): Promise<void> {
     await writeFile(file, report);
     console.error(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
-    clearTimeout(watchdog);
+    disarm();
     await cleanup();
   }
 }

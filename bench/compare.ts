@@ -33,6 +33,7 @@ import { describeProfiles } from './common/cpu-profile.js';
 import { pidCpuSeconds } from './common/proc.js';
 import { f0, f2, median, ratio } from './common/stats.js';
 import { ELECTION_MS, HEARTBEAT_MS, errText, killMembersNow, leaderFirst, readEtcdVersion, sleep, startSystem, type RunningSystem, type SystemMember, type SystemName } from './common/systems.js';
+import { guardRun } from './common/guard.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
@@ -427,17 +428,7 @@ async function main(): Promise<void> {
     const child = currentChild;
     if (child?.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
   });
-  const onSignal = (sig: NodeJS.Signals): void => {
-    console.error(`\n${sig}: stopping what this program started...`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    console.error(`overall deadline of ${Math.round(budgetMs / 1000)} s passed; stopping`);
-    void cleanup().then(() => process.exit(2));
-  }, budgetMs);
-  watchdog.unref();
+  const disarm = guardRun(cleanup, budgetMs);
 
   const measures: Measure[] = [];
   try {
@@ -482,7 +473,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    clearTimeout(watchdog);
+    disarm();
     await cleanup();
   }
 }

@@ -45,6 +45,7 @@ import {
   type SystemName,
 } from './common/systems.js';
 import { startModuleWorker } from './common/workers.js';
+import { guardRun } from './common/guard.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let etcdVersionCache: string | undefined;
@@ -475,17 +476,7 @@ async function main(): Promise<void> {
   process.on('exit', () => {
     killMembersNow(running?.members ?? []);
   });
-  const onSignal = (sig: NodeJS.Signals): void => {
-    console.error(`\n${sig}: stopping what this program started...`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    console.error(`overall deadline of ${Math.round(budgetMs / 1000)} s passed; stopping`);
-    void cleanup().then(() => process.exit(2));
-  }, budgetMs);
-  watchdog.unref();
+  const disarm = guardRun(cleanup, budgetMs);
 
   try {
     pool = new Pool();
@@ -505,7 +496,7 @@ async function main(): Promise<void> {
     await writeFile(file, report);
     console.error(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
-    clearTimeout(watchdog);
+    disarm();
     await cleanup();
   }
 }

@@ -45,6 +45,7 @@ import { cpuSeconds, machineBusySeconds, rssMiB, threadCpuSeconds } from './comm
 import { f0, f1, f2, median, percentile, ratio } from './common/stats.js';
 import { readEtcdVersion, sleep } from './common/systems.js';
 import { startModuleWorker } from './common/workers.js';
+import { guardRun } from './common/guard.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 let etcdVersionCache: string | undefined;
@@ -760,17 +761,7 @@ async function main(): Promise<void> {
       }
     }
   });
-  const onSignal = (sig: NodeJS.Signals): void => {
-    console.error(`\n${sig}: stopping what this program started...`);
-    void cleanup().then(() => process.exit(130));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const watchdog = setTimeout(() => {
-    console.error(`overall deadline of ${Math.round(budgetMs / 1000)} s passed; stopping`);
-    void cleanup().then(() => process.exit(2));
-  }, budgetMs);
-  watchdog.unref();
+  const disarm = guardRun(cleanup, budgetMs);
 
   try {
     pool = new Pool();
@@ -790,7 +781,7 @@ async function main(): Promise<void> {
     await writeFile(file, report);
     console.error(`written to ${path.relative(process.cwd(), file)}`);
   } finally {
-    clearTimeout(watchdog);
+    disarm();
     await cleanup();
   }
 }
