@@ -401,6 +401,7 @@ async function runFacts(runDir: string, config: RunConfig, events: readonly Hist
       clockOffsetBoundMs = Math.max(clockOffsetBoundMs, Math.abs(s.offsetMs ?? 0), Math.abs(s.strobeMs ?? 0));
     }
   }
+  const damagedNodes = [...new Set(nemesis.flatMap((e) => (e.f === 'disk-damage' && typeof value(e)['node'] === 'string' ? [value(e)['node'] as string] : [])))];
   const firedFailpoints: { node: string; name: string }[] = [];
   for (const e of nemesis) {
     const v = value(e);
@@ -428,7 +429,7 @@ async function runFacts(runDir: string, config: RunConfig, events: readonly Hist
   for (const [n, h] of Object.entries(final?.hashes ?? {})) hashes[n] = { revision: h.revision, hash: h.hash };
   return {
     ...(final === undefined ? {} : { hashes }),
-    health: { nodes, firedFailpoints, finalPhase: finalOk ? { ok: true } : { ok: false, message: final === undefined ? 'no final.json' : final.errors.join('; ') || 'unhealthy' } },
+    health: { nodes, firedFailpoints, damagedNodes, finalPhase: finalOk ? { ok: true } : { ok: false, message: final === undefined ? 'no final.json' : final.errors.join('; ') || 'unhealthy' } },
     electionTimeoutMs: config.electionMs,
     clockOffsetBoundMs,
     faultIntervals,

@@ -30,3 +30,12 @@ describe('health checks', () => {
     expect(r.anomalies.map((a) => a.type)).toEqual(['unexpected-exit', 'final-phase-failed']);
   });
 });
+
+describe('health of a member whose disk was damaged on purpose', () => {
+  it('excuses its crash lines, and only its own', () => {
+    const log = 'started\nAssertionError: tocommit(516) is out of range [lastIndex(54)]\n';
+    const input = { nodes: [{ node: 'n3', log }, { node: 'n1', log }], damagedNodes: ['n3'] };
+    const r = checkHealth(input);
+    expect(r.anomalies.map((a) => a.details?.['node'])).toEqual(['n1']);
+  });
+});
