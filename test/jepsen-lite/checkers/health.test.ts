@@ -36,6 +36,6 @@ describe('health of a member whose disk was damaged on purpose', () => {
     const log = 'started\nAssertionError: tocommit(516) is out of range [lastIndex(54)]\n';
     const input = { nodes: [{ node: 'n3', log }, { node: 'n1', log }], damagedNodes: ['n3'] };
     const r = checkHealth(input);
-    expect(r.anomalies.map((a) => a.details?.['node'])).toEqual(['n1']);
+    expect(r.anomalies.map((a) => (a.details as { node?: string } | undefined)?.node)).toEqual(['n1']);
   });
 });
