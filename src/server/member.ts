@@ -494,7 +494,14 @@ export class EtcdServer implements MemberService {
     for (const rs of rd.readStates) this.onReadState(rs.index, rs.requestCtx);
     const hooks = this.cfg.testHooks;
     if (hooks?.armed) await hooks.hit('beforeWalSave');
-    await this.storage.save(rd);
+    if (rd.mustSync) {
+      await this.storage.save(rd);
+    } else {
+      // Only the commit index moved (no entries, term or vote): like etcd, no fsync for that.
+      // Raft learns a lost commit index again from the leader; maybeSnapshot saves the hard
+      // state before a snapshot, so a snapshot is never ahead of the commit on disk.
+      this.storage.noteHardState(rd.hardState);
+    }
     if (hooks?.armed) await hooks.hit('afterWalSave');
     if (rd.snapshot) {
       // The database is replaced: everything before the snapshot must be applied first.
@@ -506,7 +513,7 @@ export class EtcdServer implements MemberService {
       // Applying runs beside the next Ready's fsync (as etcd's apply goroutine does), except
       // after a configuration change, which raft must see applied before its next Ready.
       this.applyQueue.push(...rd.committedEntries);
-      this.applying ??= this.applyLoop().finally(() => (this.applying = undefined));
+      this.startApplying();
       if (rd.committedEntries.some((e) => e.type === EntryType.ConfChange)) await this.applyIdle();
     }
   }
@@ -549,6 +556,19 @@ export class EtcdServer implements MemberService {
   }
 
   // --- apply ------------------------------------------------------------------------------------
+
+  /**
+   * Starts the apply loop unless it runs. Entries queued while a finishing loop is on its way out
+   * (after its last look at the queue, before `applying` is cleared) start a new one, so none is
+   * left waiting for the next Ready.
+   */
+  private startApplying(): void {
+    if (this.applying !== undefined) return;
+    this.applying = this.applyLoop().finally(() => {
+      this.applying = undefined;
+      if (this.running && this.applyFailure === undefined && this.applyQueue.length > 0) this.startApplying();
+    });
+  }
 
   /** Resolves once every entry handed over so far is applied (rejects if applying failed). */
   private async applyIdle(): Promise<void> {
@@ -783,6 +803,9 @@ export class EtcdServer implements MemberService {
     // LevelDB does not sync its writes; the WAL behind the snapshot is about to be released, so
     // what it applied must be durable first (a synced write syncs every earlier one).
     await this.db.put(DB_SYNC_KEY, Buffer.from(String(this.appliedIndex)), { sync: true });
+    // Commit-only hard states are not saved (handleReady): a restart must not find a snapshot
+    // beyond the commit index on disk.
+    await this.storage.save({ hardState: this.node.raft.hardState(), entries: [] });
     await this.storage.createSnapshot(this.appliedIndex, this.confState, data, this.cfg.snapshotCatchUpEntries);
     if (hooks?.armed) await hooks.hit('afterSnapshotSave');
     this.snapshotIndex = this.appliedIndex;

@@ -149,6 +149,11 @@ export class DiskRaftStorage implements Storage {
     if (rd.hardState) this.mem.setHardState(rd.hardState);
   }
 
+  /** A hard state whose only change is the commit index: kept in memory, not written (no fsync). */
+  noteHardState(hs: HardState | undefined): void {
+    if (hs) this.mem.setHardState(hs);
+  }
+
   /**
    * Record that the state machine's state at `index` is `data` (already durable in the state
    * machine's own store), drop the cached log before `index - keepEntries` and release the WAL
