@@ -22,11 +22,10 @@
  * on error and at the overall deadline, and removes its temporary directories.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { ClientError, EtcdClient, type LeaseKeepAliveStream } from '../src/client/index.js';
@@ -46,8 +45,8 @@ import {
 } from './common/systems.js';
 import { startModuleWorker } from './common/workers.js';
 import { guardRun } from './common/guard.js';
+import { writeResults } from './common/results.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 let etcdVersionCache: string | undefined;
 
 // ---------------------------------------------------------------------------------------------
@@ -490,11 +489,7 @@ async function main(): Promise<void> {
     }
     const report = renderReport(opt, rows);
     console.log(report);
-    const resultsDir = path.join(HERE, '..', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `lease-keepalive-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
-    await writeFile(file, report);
-    console.error(`written to ${path.relative(process.cwd(), file)}`);
+    await writeResults('lease-keepalive', report);
   } finally {
     disarm();
     await cleanup();

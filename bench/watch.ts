@@ -31,11 +31,10 @@
  *   and removes its temporary directories.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { LocalCluster } from '../cluster/local-cluster.js';
@@ -43,11 +42,11 @@ import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd
 import { ClientError, EtcdClient, type WatchStream } from '../src/client/index.js';
 import { cpuSeconds, machineBusySeconds, rssMiB, threadCpuSeconds } from './common/proc.js';
 import { f0, f1, f2, median, percentile, ratio } from './common/stats.js';
-import { readEtcdVersion, sleep } from './common/systems.js';
+import { readEtcdVersion, sleep, waitWritable } from './common/systems.js';
 import { startModuleWorker } from './common/workers.js';
 import { guardRun } from './common/guard.js';
+import { writeResults } from './common/results.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 let etcdVersionCache: string | undefined;
 type SystemName = 'tsetcd' | 'etcd';
 
@@ -374,27 +373,6 @@ async function startSystem(name: SystemName, dir: string, opt: Options, track: (
   const r: Running = { endpoint: m.clientUrl, pid: m.pid, stop: () => e.stop('SIGTERM') };
   track(r);
   return r;
-}
-
-/** Waits until the member takes a put (it has a leader and applies). */
-async function waitWritable(endpoint: string, timeoutMs: number): Promise<void> {
-  const c = new EtcdClient({ endpoints: [endpoint], timeoutMs: 2000 });
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  try {
-    while (Date.now() < deadline) {
-      try {
-        await c.put({ key: 'bench/ready', value: 'x' });
-        return;
-      } catch (e) {
-        last = e instanceof Error ? e.message : String(e);
-        await sleep(200);
-      }
-    }
-  } finally {
-    c.close();
-  }
-  throw new Error(`${endpoint} took no put within ${timeoutMs} ms: ${last}`);
 }
 
 class Pool {
@@ -775,11 +753,7 @@ async function main(): Promise<void> {
     }
     const report = renderReport(opt, rows);
     console.log(report);
-    const resultsDir = path.join(HERE, '..', 'results');
-    await mkdir(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `watch-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
-    await writeFile(file, report);
-    console.error(`written to ${path.relative(process.cwd(), file)}`);
+    await writeResults('watch', report);
   } finally {
     disarm();
     await cleanup();

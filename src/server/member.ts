@@ -29,6 +29,7 @@ import { WatchHub } from '../watch/index.js';
 import type { ServerConfig } from './config.js';
 import { computeClusterId, computeMemberId, idToHex, RequestIdGenerator } from './ids.js';
 import { Membership } from './membership.js';
+import { prefixEnd } from './concurrency.js';
 import { LeaseTable } from './leases.js';
 import { PeerClient } from './peer-client.js';
 import { DiskRaftStorage } from './raft-storage.js';
@@ -456,15 +457,16 @@ export class EtcdServer implements MemberService {
       leaseExists: (id) => this.leases.lessor.lookup(id) !== undefined,
     });
     this.membership.load(await this.records(Membership.PREFIX));
-    // Every current key that names a lease; a range over all keys at the current revision.
-    const all = await this.store.range(Buffer.from([0]), Buffer.from([0]));
-    leases.load(await this.records(LeaseTable.PREFIX), all.kvs);
+    // Keys name their lease, so reattaching reads every current key: only when leases exist.
+    const leaseRecords = await this.records(LeaseTable.PREFIX);
+    const kvs = leaseRecords.length === 0 ? [] : (await this.store.range(Buffer.from([0]), Buffer.from([0]))).kvs;
+    leases.load(leaseRecords, kvs);
     this.leases = leases;
   }
 
   private async records(prefix: Uint8Array): Promise<Buffer[]> {
     const out: Buffer[] = [];
-    for await (const [, v] of this.db.iterator({ gte: Buffer.from(prefix), lt: prefixEnd(prefix) })) out.push(v);
+    for await (const [, v] of this.db.iterator({ gte: Buffer.from(prefix), lt: Buffer.from(prefixEnd(prefix)) })) out.push(v);
     return out;
   }
 
@@ -1422,17 +1424,6 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-function prefixEnd(prefix: Uint8Array): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] as number) < 0xff) {
-      end[i] = (end[i] as number) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0xff]);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -6,21 +6,13 @@
  *   key 'a', rangeEnd '\0'          -> 'a' <= k         (from-key)
  *   key '\0', rangeEnd '\0'         -> every key
  */
+import { compareBytes, keyString } from '../mvcc/bytes.js';
 import { assert } from '../util/index.js';
 
 export interface KeyRange {
   readonly key: Uint8Array;
   /** undefined: the single key; empty array: unbounded above (from-key). */
   readonly end: Uint8Array | undefined;
-}
-
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 export function toKeyRange(key: Uint8Array, rangeEnd: Uint8Array | undefined): KeyRange {
@@ -50,11 +42,4 @@ export function prefixOf(r: KeyRange): string | undefined {
   for (let j = 0; j < i; j++) if (end[j] !== r.key[j]) return undefined;
   for (let j = i + 1; j < r.key.length; j++) if (r.key[j] !== 0xff) return undefined;
   return keyString(r.key);
-}
-
-/** Map key for single-key lookups: latin1 keeps bytes 1:1. */
-export function keyString(k: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < k.length; i++) s += String.fromCharCode(k[i] as number);
-  return s;
 }

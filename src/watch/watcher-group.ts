@@ -8,7 +8,8 @@
  * Example: watchers on 'a/' (prefix) and 'a/b' (key); an event on 'a/b' finds 'a/b' in byKey and,
  * trying the prefix lengths in use (2), 'a/' in byPrefix.
  */
-import { keyString, prefixOf } from './key-range.js';
+import { keyString } from '../mvcc/bytes.js';
+import { prefixOf } from './key-range.js';
 import type { Watcher } from './watcher.js';
 import type { Event } from '../mvcc/index.js';
 
