@@ -4,16 +4,18 @@
  * Two kinds of input, kept apart on purpose:
  * - Applied state (grant, revoke, attach, detach, checkpoint): called by the apply loop in log
  *   order on every member, so every member has the same leases and attachments.
- * - Leader-only timing (promote, demote, renew, expired, checkpoints): only the primary (the
+ * - Leader-only timing (promote, demote, renew, expired): only the primary (the
  *   raft leader) decides expiry. It never revokes on its own; `expired()` reports leases whose
  *   time is up and the server proposes their revocation through raft, like etcd's expiredC.
  *
- * Every member also keeps a deadline per lease on its own clock: when it applied the grant, or
- * the last checkpoint, plus the TTL remaining then. The primary checkpoints the leases it renewed
- * (`checkpoints()`), so a new leader starts from when the lease really runs out instead of giving
- * every lease its whole TTL again (etcd's lease checkpoints, taken on renewal rather than only
- * for long leases). As in etcd, promote() still grants at least `extend` (an election timeout)
- * so that clients cut off by the election can reach the new leader before their lease ends.
+ * Every member also keeps a deadline per lease on its own clock: when it applied the grant (or a
+ * checkpoint) plus the TTL remaining then. As in etcd 3.4 (lease checkpointing off, its
+ * default), renewals are kept in the primary's memory only, and a new leader gives every lease
+ * its whole TTL again, plus an election timeout, from when it takes over: a renewal the old
+ * leader answered is never cut short, because the server answers a keep-alive only after a
+ * ReadIndex round confirmed it still leads (etcd 3.5's ensureLeadership), so it happened before
+ * any later leader took over. The cost, as in etcd: a lease whose client is gone can outlive
+ * its TTL by the time the election took, plus that timeout.
  *
  * The lessor never touches mvcc: revoking is keys() (the server deletes them in one revision),
  * then revoke().
@@ -103,8 +105,6 @@ export class Lessor {
   // Invariant: empty unless primary; when primary, it has every lease.
   private primary = false;
   private readonly expiryHeap = new LeaseHeap();
-  // Leases renewed since their last checkpoint (primary only).
-  private readonly renewed = new Set<bigint>();
 
   constructor(options: LessorOptions) {
     assert(Number.isSafeInteger(options.minTtlSeconds) && options.minTtlSeconds > 0, 'Lessor: minTtlSeconds must be a positive integer');
@@ -156,7 +156,6 @@ export class Lessor {
     for (const k of lease.keys) this.keyLease.delete(k);
     this.leaseMap.delete(id);
     this.expiryHeap.delete(id);
-    this.renewed.delete(id);
   }
 
   /** Attaches `key` to lease `id`, moving it off any other lease it was attached to. */
@@ -182,9 +181,10 @@ export class Lessor {
   }
 
   /**
-   * Applies a checkpointed remaining TTL: the deadline becomes now + remainingMs. The primary's
-   * own expiry stays (it may have renewed since proposing). A lease that is gone is ignored: a
-   * revoke can be ordered before the checkpoint.
+   * Applies a checkpointed remaining TTL (etcd's LeaseCheckpoint): the deadline becomes now +
+   * remainingMs. This server proposes none; logs written before renewals moved to the leader's
+   * memory carry them. The primary's own expiry stays. A lease that is gone is ignored: a revoke
+   * can be ordered before the checkpoint.
    */
   checkpoint(id: bigint, remainingMs: number): void {
     assert(Number.isFinite(remainingMs) && remainingMs >= 0, 'checkpoint: bad remaining time');
@@ -218,24 +218,23 @@ export class Lessor {
   // ---- leader-only timing -------------------------------------------------------------------
 
   /**
-   * This member became leader: track every lease, expiring at its deadline but no sooner than
-   * now + extendMs (the election may have kept clients from renewing).
+   * This member became leader: track every lease at now + its whole TTL + extendMs (etcd's
+   * Promote: the old leader's renewals died with it, and clients cut off by the election need
+   * time to reach this one). Promoted twice (already primary): what it tracks stays.
    */
   promote(extendMs: number): void {
     assert(extendMs >= 0 && Number.isFinite(extendMs), 'promote: bad extendMs');
+    if (this.primary) return;
     this.primary = true;
     this.expiryHeap.clear();
-    this.renewed.clear();
-    const floor = this.clock.nowMs() + extendMs;
-    // Already primary (promoted twice): what it tracks is newer than the deadline.
-    for (const lease of this.leaseMap.values()) this.track(lease, Math.max(lease.expiryMs ?? lease.deadlineMs, floor));
+    const nowMs = this.clock.nowMs();
+    for (const lease of this.leaseMap.values()) this.track(lease, nowMs + extendMs + lease.ttlSeconds * 1000);
   }
 
   /** No longer leader: stop tracking expiry; what it knew becomes its deadline. */
   demote(): void {
     this.primary = false;
     this.expiryHeap.clear();
-    this.renewed.clear();
     for (const lease of this.leaseMap.values()) {
       if (lease.expiryMs !== undefined) lease.deadlineMs = lease.expiryMs;
       lease.expiryMs = undefined;
@@ -252,7 +251,6 @@ export class Lessor {
     // and then answers LeaseNotFound).
     if (expiryMs <= this.clock.nowMs()) throw etcdError('LeaseNotFound');
     this.track(lease, this.clock.nowMs() + lease.ttlSeconds * 1000);
-    this.renewed.add(id);
     return lease.ttlSeconds;
   }
 
@@ -276,24 +274,6 @@ export class Lessor {
     return out;
   }
 
-  /**
-   * Up to `limit` remaining times of leases renewed since their last checkpoint, for the server
-   * to persist through raft. Expired ones are skipped: their revoke is on its way.
-   */
-  checkpoints(limit: number): Checkpoint[] {
-    assert(Number.isSafeInteger(limit) && limit > 0, 'checkpoints: limit must be a positive integer');
-    const out: Checkpoint[] = [];
-    const nowMs = this.clock.nowMs();
-    for (const id of this.renewed) {
-      if (out.length >= limit) break;
-      this.renewed.delete(id);
-      const expiryMs = this.leaseMap.get(id)?.expiryMs;
-      assert(expiryMs !== undefined, 'checkpoints: a renewed lease is not tracked');
-      if (expiryMs > nowMs) out.push({ id, remainingMs: expiryMs - nowMs });
-    }
-    return out;
-  }
-
   /** Checks cross-structure invariants in O(n); for tests. */
   checkInvariants(): void {
     this.expiryHeap.checkInvariants();
@@ -310,9 +290,8 @@ export class Lessor {
       }
     }
     assert(attached === this.keyLease.size, 'lessor: key index has extra keys');
-    if (!this.primary) assert(this.expiryHeap.size === 0 && this.renewed.size === 0, 'lessor: non-primary tracks expiry');
+    if (!this.primary) assert(this.expiryHeap.size === 0, 'lessor: non-primary tracks expiry');
     assert(this.expiryHeap.size <= this.leaseMap.size, 'lessor: expiry heap has extra leases');
-    for (const id of this.renewed) assert(this.leaseMap.has(id), 'lessor: renewed set has a revoked lease');
   }
 
   // ---- internals ----------------------------------------------------------------------------

@@ -70,12 +70,10 @@ const TICKS_PER_HEARTBEAT = 10;
 const READ_INDEX_RETRY_MS = 500;
 /** Bytes of key-value pairs per frame of a database snapshot sent to a follower. */
 const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
-/** How often the leader looks for expired leases and checkpoints renewed ones (etcd: 500 ms). */
+/** How often the leader looks for expired leases (etcd: 500 ms). */
 const LEASE_TICK_MS = 500;
 /** Expired leases revoked per lease tick (etcd's leaseRevokeRate is 1,000/s). */
 const LEASE_REVOKES_PER_TICK = 500;
-/** Renewed leases checkpointed in one raft entry at most. */
-const LEASE_CHECKPOINTS_PER_BATCH = 100_000;
 /** How often slow watchers (victims) are offered their responses again. */
 const WATCH_RETRY_MS = 100;
 /** Responses buffered per watch stream before watchers are held aside (etcd's chanBufLen). */
@@ -130,8 +128,6 @@ export class EtcdServer implements MemberService {
   /** The events of the entry being applied in a group (see published). */
   private appliedEvents: readonly Event[] = [];
   private peerClient!: PeerClient;
-  /** Renewals waiting for their checkpoint entry (see checkpointRenewals). */
-  private renewalBatch: Promise<void> | undefined;
   private readonly waits = new WaitRegistry<Outcome>();
   private ids!: RequestIdGenerator;
   private confState: ConfState = { voters: [], learners: [] };
@@ -1151,7 +1147,7 @@ export class EtcdServer implements MemberService {
   /** A forwarded lease request reached a member that is no longer the leader: the sender retries. */
   private async leaderOnly<T>(fn: () => Promise<T>): Promise<T> {
     if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
-    if (!(await this.leadingLeases())) throw new EtcdError('NotLeader');
+    if (!(await this.leadingLeases('applied'))) throw new EtcdError('NotLeader');
     return fn();
   }
 
@@ -1264,14 +1260,15 @@ export class EtcdServer implements MemberService {
   async leaseKeepAlive(id: bigint): Promise<LeaseKeepAliveResult> {
     this.refuseOnLearner();
     let ttl: number;
-    if (await this.leadingLeases()) {
+    // A renewal lives in the leader's memory (src/lease/lessor.ts): it is made only once a
+    // ReadIndex round confirmed this member still leads, so no later leader took over before it.
+    if (await this.leadingLeases('confirmed')) {
       try {
         ttl = this.leases.lessor.renew(id);
       } catch (e) {
         if (!(isEtcdError(e) && e.code === 'LeaseNotFound')) throw e;
         ttl = 0; // etcd answers a keep-alive of an unknown lease with TTL 0
       }
-      if (ttl > 0) await this.checkpointRenewals();
     } else {
       ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(BigInt.asUintN(64, id))}`)).ttl;
     }
@@ -1280,7 +1277,7 @@ export class EtcdServer implements MemberService {
 
   async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult> {
     this.refuseOnLearner();
-    if (!(await this.leadingLeases())) {
+    if (!(await this.leadingLeases('applied'))) {
       const r = await this.forwardToLeader<{ ttl: number; grantedTtl: number; keys: string[] }>('GET', `/leases/ttl/${idToHex(BigInt.asUintN(64, id))}?keys=${withKeys ? 1 : 0}`);
       return { header: this.header(), id, ttl: r.ttl, grantedTtl: r.grantedTtl, keys: r.keys.map((k) => Buffer.from(k, 'base64')) };
     }
@@ -1303,13 +1300,15 @@ export class EtcdServer implements MemberService {
   /**
    * Whether this member answers lease timing itself: it is the leader and has taken over
    * expiry (waiting for that, briefly, right after an election). False on followers.
+   * Everything committed when the request came (a grant a follower already answered, say) is
+   * applied here first, as etcd's waitAppliedIndex: applying runs behind committing. 'confirmed'
+   * also has a ReadIndex round confirm that this member still leads (etcd's ensureLeadership).
    */
-  private async leadingLeases(): Promise<boolean> {
+  private async leadingLeases(check: 'applied' | 'confirmed'): Promise<boolean> {
     if (this.lead === NONE) throw new EtcdError('NoLeader');
     if (this.lead !== this.memberId) return false;
-    // Everything committed when the request came (a grant a follower already answered, say)
-    // is applied here first, as etcd's waitAppliedIndex: applying runs behind committing.
-    await this.waitApplied(this.node.raft.log.committed);
+    if (check === 'confirmed') await this.linearizableRead();
+    else await this.waitApplied(this.node.raft.log.committed);
     if (this.leases.lessor.isPrimary) return true;
     await withTimeout(
       new Promise<void>((r) => this.promoteWaiters.push(r)),
@@ -1332,31 +1331,6 @@ export class EtcdServer implements MemberService {
         this.cfg.logger.debug('revoking an expired lease failed', { lease: idToHex(l.id), error: String(e) });
       });
     }
-  }
-
-  /**
-   * Resolves once the renewals made so far are committed as a checkpoint, so a keep-alive is
-   * answered only when every member knows the lease's new deadline: a leader that dies (or is
-   * deposed) right after answering cannot take a renewal with it, and the next leader never
-   * expires the lease before TTL after the keep-alive. Renewals that arrive together share one
-   * raft entry (one per turn of the event loop).
-   */
-  private checkpointRenewals(): Promise<void> {
-    if (this.renewalBatch === undefined) {
-      const batch = new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
-          this.renewalBatch = undefined;
-          const checkpoints = this.leases.lessor.checkpoints(LEASE_CHECKPOINTS_PER_BATCH);
-          if (checkpoints.length === 0) {
-            resolve();
-            return;
-          }
-          this.propose((rid) => ({ id: rid, op: 'leaseCheckpoint', checkpoints })).then(() => resolve(), reject);
-        });
-      });
-      this.renewalBatch = batch;
-    }
-    return this.renewalBatch;
   }
 
   /** Publish this member's name and client URLs through raft once there is a leader. */

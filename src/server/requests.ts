@@ -16,7 +16,7 @@ export type InternalRequest =
   | { readonly id: bigint; readonly op: 'leaseGrant'; readonly leaseId: bigint; readonly ttl: number }
   /** A client's revoke, or the leader's for an expired lease. */
   | { readonly id: bigint; readonly op: 'leaseRevoke'; readonly leaseId: bigint }
-  /** The leader's record of how long renewed leases have left (see src/lease/lessor.ts). */
+  /** etcd's LeaseCheckpoint: how long leases had left. No longer proposed; applied from older logs. */
   | { readonly id: bigint; readonly op: 'leaseCheckpoint'; readonly checkpoints: { readonly id: bigint; readonly remainingMs: number }[] };
 
 /** What a ConfChange entry's context carries: the proposer's request id and the member. */

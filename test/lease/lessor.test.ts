@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EtcdError, isEtcdError } from '../../src/errors.js';
-import { MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds, type Checkpoint } from '../../src/lease/index.js';
+import { MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds } from '../../src/lease/index.js';
 import { b, newLessor, revokeWithKeys, str } from './helpers.js';
 
 function thrown(f: () => unknown): EtcdError {
@@ -12,9 +12,6 @@ function thrown(f: () => unknown): EtcdError {
   }
   throw new Error('expected an EtcdError');
 }
-
-/** Checkpoints in id order: which leases come out matters, not the order within one call. */
-const byId = (cps: Checkpoint[]): Checkpoint[] => [...cps].sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 
 describe('lessor: applied state', () => {
   it('grants, attaches, detaches and revokes through keys() then revoke()', () => {
@@ -147,7 +144,6 @@ describe('lessor: applied state', () => {
     expect(lessor.remainingMs(1n)).toBe(-54_000);
     expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(0);
     expect(lessor.expired(10)).toEqual([]);
-    expect(lessor.checkpoints(10)).toEqual([]);
     expect(lessor.size).toBe(2);
     lessor.checkInvariants();
   });
@@ -199,8 +195,14 @@ describe('lessor: applied state', () => {
     lessor.grant(2n, 1, 0); // ran out just as it was persisted; the TTL is still raised to the minimum
     expect(lessor.lookup(2n)).toMatchObject({ ttlSeconds: 2, deadlineMs: clock.ms });
 
-    // On the primary a restored lease is tracked at its deadline, without the promote floor.
+    // Promoting gives the restored leases their whole TTL + extend, not what they had left.
+    clock.advance(1000);
     lessor.promote(5000);
+    expect(lessor.leases().map((l) => [l.id, l.deadlineMs, l.tracked])).toEqual([
+      [1n, clock.ms + 5000 + 600_000, true],
+      [2n, clock.ms + 5000 + 2000, true],
+    ]);
+    // Restored on the primary, a lease is tracked at what it had left, without the extend.
     lessor.grant(3n, 100, 1500);
     expect(lessor.lookup(3n)).toMatchObject({ deadlineMs: clock.ms + 1500, tracked: true });
     clock.advance(1500);
@@ -208,7 +210,7 @@ describe('lessor: applied state', () => {
     lessor.checkInvariants();
   });
 
-  it('a restarted member restores leases with their remaining time and leads from there', () => {
+  it('a restarted member restores leases with their remaining time, and leading gives each its whole TTL again', () => {
     const { lessor: old, clock } = newLessor();
     old.promote(0);
     old.grant(1n, 600);
@@ -226,15 +228,19 @@ describe('lessor: applied state', () => {
     const { lessor: restarted } = newLessor({}, clock);
     for (const p of persisted) restarted.grant(p.id, p.ttl, p.remainingMs);
     expect(restarted.timeToLive(1n, false)).toMatchObject({ ttlSeconds: 540, grantedTtlSeconds: 600 });
+    expect(restarted.remainingMs(2n)).toBe(90_000);
     restarted.promote(2000);
-    expect(restarted.lookup(1n)?.deadlineMs).toBe(clock.ms + 540_000);
-    expect(restarted.lookup(2n)?.deadlineMs).toBe(clock.ms + 90_000);
-    clock.advance(89_999);
+    expect(restarted.lookup(1n)?.deadlineMs).toBe(clock.ms + 602_000);
+    expect(restarted.lookup(2n)?.deadlineMs).toBe(clock.ms + 92_000);
+    expect(restarted.timeToLive(1n, false).ttlSeconds).toBe(602);
+    clock.advance(91_999);
     expect(restarted.expired(10)).toEqual([]);
     clock.advance(1);
     expect(restarted.expired(10).map((l) => l.id)).toEqual([2n]);
     revokeWithKeys(restarted, 2n);
-    clock.advance(450_000);
+    clock.advance(509_999);
+    expect(restarted.expired(10)).toEqual([]);
+    clock.advance(1);
     expect(restarted.expired(10).map((l) => l.id)).toEqual([1n]);
     restarted.checkInvariants();
   });
@@ -334,51 +340,100 @@ describe('lessor: leader-only timing', () => {
     expect(lessor.expired(1)).toHaveLength(1);
     clock.advance(1000);
     expect(() => lessor.renew(1n)).toThrow('etcdserver: requested lease not found');
-    expect(lessor.checkpoints(10)).toEqual([]); // its one renewal has run out: nothing to persist
   });
 
-  it('promote tracks each lease at max(deadline, now + extend)', () => {
-    const { lessor, clock } = newLessor();
+  it('promote tracks each lease at now + extend + its whole TTL, whatever its deadline', () => {
+    const { lessor, clock } = newLessor({ expiredRetryMs: 60_000 }); // no retry reports in between
     const t0 = clock.ms;
-    lessor.grant(1n, 600); // far ahead: keeps its deadline
-    lessor.grant(2n, 10); // almost out at promote: gets now + extend
-    lessor.grant(3n, 5); // already past at promote (a follower never expires it): now + extend
-    lessor.grant(4n, 11); // 2000 ms left, just more than the extend: keeps its deadline
+    lessor.grant(1n, 600); // far ahead: still gets the whole TTL from now
+    lessor.grant(2n, 10); // almost out at promote
+    lessor.grant(3n, 5); // already past at promote (a follower never expires it)
+    lessor.grant(4n, 11);
+    lessor.grant(5n, 10, 60_000); // restored with more than its TTL left: promote cuts it back
     clock.advance(9000);
     expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: t0 + 600_000, tracked: false });
+    expect(lessor.lookup(5n)).toMatchObject({ deadlineMs: t0 + 60_000, tracked: false });
     lessor.promote(1500);
     expect(lessor.isPrimary).toBe(true);
     expect(lessor.leases().map((l) => [l.id, l.deadlineMs, l.tracked])).toEqual([
-      [1n, t0 + 600_000, true],
-      [2n, clock.ms + 1500, true],
-      [3n, clock.ms + 1500, true],
-      [4n, clock.ms + 2000, true],
+      [1n, clock.ms + 1500 + 600_000, true],
+      [2n, clock.ms + 1500 + 10_000, true],
+      [3n, clock.ms + 1500 + 5000, true],
+      [4n, clock.ms + 1500 + 11_000, true],
+      [5n, clock.ms + 1500 + 10_000, true],
     ]);
+    expect(lessor.timeToLive(3n, false)).toMatchObject({ ttlSeconds: 6, grantedTtlSeconds: 5 });
     lessor.checkInvariants();
-    clock.advance(1499);
+    const promotedAt = clock.ms;
+    clock.advance(6499);
     expect(lessor.expired(10)).toEqual([]);
     clock.advance(1);
-    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n, 3n]);
-    clock.advance(499);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([3n]);
+    clock.advance(4999);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n, 5n]);
+    clock.advance(999);
     expect(lessor.expired(10)).toEqual([]);
     clock.advance(1);
     expect(lessor.expired(10).map((l) => l.id)).toEqual([4n]);
-    clock.advance(t0 + 600_000 - clock.ms - 1);
-    expect(lessor.expired(10)).toEqual([2n, 3n, 4n].map((id) => expect.objectContaining({ id })));
+    // Lease 1 outlives its old deadline by the extend and the time before the promote.
+    clock.advance(promotedAt + 601_500 - clock.ms - 1);
+    expect(clock.ms).toBeGreaterThan(t0 + 600_000);
+    expect(lessor.expired(10)).toEqual([3n, 2n, 5n, 4n].map((id) => expect.objectContaining({ id })));
     clock.advance(1);
-    expect(lessor.expired(1).map((l) => l.id)).toEqual([1n]);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
   });
 
-  it('promote starts from the deadline a checkpoint set, not from the whole TTL', () => {
+  it('promote gives a checkpointed lease its whole TTL + extend, not what the checkpoint left', () => {
     const { lessor, clock } = newLessor();
     lessor.grant(1n, 600);
     clock.advance(300_000);
     lessor.checkpoint(1n, 20_000);
     clock.advance(5000);
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: clock.ms + 15_000, tracked: false });
     lessor.promote(2000);
-    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 15_000);
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: clock.ms + 602_000, tracked: true });
     clock.advance(15_000);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(586_999);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
     expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
+  });
+
+  it('a second promote while primary changes nothing: renewals, expiries and retry times stay', () => {
+    const { lessor, clock } = newLessor();
+    lessor.promote(0);
+    const t0 = clock.ms;
+    lessor.grant(1n, 10);
+    lessor.grant(2n, 5);
+    clock.advance(3000);
+    lessor.renew(1n);
+    const renewedExpiryMs = clock.ms + 10_000;
+    clock.advance(2000);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n]); // re-armed for a retry at now + 3000
+    const before = lessor.leases();
+    expect(before.map((l) => [l.id, l.deadlineMs])).toEqual([
+      [1n, renewedExpiryMs],
+      [2n, t0 + 5000],
+    ]);
+    lessor.promote(5000);
+    expect(lessor.isPrimary).toBe(true);
+    expect(lessor.leases()).toEqual(before);
+    expect(lessor.remainingMs(2n)).toBe(0);
+    expect(() => lessor.renew(2n)).toThrow('etcdserver: requested lease not found'); // still expired
+    lessor.checkInvariants();
+    clock.advance(2999);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([2n]); // its retry time, not now + extend + TTL
+    revokeWithKeys(lessor, 2n);
+    clock.advance(renewedExpiryMs - clock.ms - 1);
+    expect(lessor.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(lessor.expired(10).map((l) => l.id)).toEqual([1n]);
+    lessor.checkInvariants();
   });
 
   it("a checkpoint applied on the primary leaves the primary's expiry alone", () => {
@@ -388,7 +443,7 @@ describe('lessor: leader-only timing', () => {
     clock.advance(3000);
     lessor.renew(1n);
     const expiryMs = clock.ms + 10_000;
-    // An older checkpoint (proposed before the renew) arrives through raft.
+    // A checkpoint from an older log (this server proposes none) is applied.
     lessor.checkpoint(1n, 1000);
     expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: expiryMs, tracked: true });
     expect(lessor.remainingMs(1n)).toBe(10_000);
@@ -417,7 +472,6 @@ describe('lessor: leader-only timing', () => {
       [2n, expiredAtMs, false], // the expiry, not the retry time
     ]);
     expect(lessor.timeToLive(1n, false).ttlSeconds).toBe(10);
-    expect(lessor.checkpoints(10)).toEqual([]); // the renewal is forgotten with the role
     clock.advance(100_000);
     expect(lessor.expired(10)).toEqual([]);
     expect(() => lessor.renew(1n)).toThrow('etcdserver: not leader');
@@ -425,7 +479,7 @@ describe('lessor: leader-only timing', () => {
     lessor.checkInvariants();
   });
 
-  it('demote then promote carries the deadline across, floored by the extend', () => {
+  it('demote then promote gives the whole TTL + extend again, not the deadline carried across', () => {
     const { lessor, clock } = newLessor();
     lessor.promote(0);
     lessor.grant(1n, 30);
@@ -433,100 +487,54 @@ describe('lessor: leader-only timing', () => {
     lessor.renew(1n);
     const expiryMs = clock.ms + 30_000;
     lessor.demote();
+    expect(lessor.lookup(1n)).toMatchObject({ deadlineMs: expiryMs, tracked: false });
     clock.advance(10_000);
     lessor.promote(1000);
-    expect(lessor.lookup(1n)?.deadlineMs).toBe(expiryMs);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 31_000); // later than expiryMs
     lessor.demote();
-    clock.advance(19_500);
+    clock.advance(100_000); // long past its deadline
+    expect(lessor.remainingMs(1n)).toBeLessThan(0);
     lessor.promote(1000);
-    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 1000);
+    expect(lessor.lookup(1n)?.deadlineMs).toBe(clock.ms + 31_000);
     lessor.checkInvariants();
   });
 
-  it('checkpoints() returns the leases renewed since their last checkpoint, once, with expiry - now', () => {
-    const { lessor, clock } = newLessor();
-    lessor.promote(0);
-    for (const id of [1n, 2n, 3n]) lessor.grant(id, 10);
-    expect(lessor.checkpoints(10)).toEqual([]); // granting is not renewing
-    clock.advance(1000);
-    lessor.renew(3n);
-    lessor.renew(1n);
-    clock.advance(500);
-    lessor.renew(1n); // twice: still one checkpoint, from the last renewal
-    clock.advance(2000);
-    expect(byId(lessor.checkpoints(10))).toEqual([
-      { id: 1n, remainingMs: 8000 },
-      { id: 3n, remainingMs: 7500 },
-    ]);
-    expect(lessor.checkpoints(10)).toEqual([]);
-    clock.advance(1000);
-    lessor.renew(3n);
-    clock.advance(250);
-    expect(lessor.checkpoints(10)).toEqual([{ id: 3n, remainingMs: 9750 }]);
-    expect(lessor.checkpoints(10)).toEqual([]);
-    lessor.checkInvariants();
-  });
-
-  it('checkpoints() skips expired and revoked leases without using up the limit', () => {
-    const { lessor, clock } = newLessor();
-    lessor.promote(0);
-    lessor.grant(1n, 2);
-    lessor.grant(2n, 10);
-    lessor.grant(3n, 10);
-    lessor.renew(1n);
-    lessor.renew(2n);
-    lessor.renew(3n);
-    revokeWithKeys(lessor, 2n);
-    clock.advance(2000); // lease 1 runs out exactly now
-    expect(lessor.checkpoints(1)).toEqual([{ id: 3n, remainingMs: 8000 }]);
-    // The expired one was dropped, not kept for later: its revoke is on its way.
-    expect(lessor.checkpoints(10)).toEqual([]);
-    lessor.checkInvariants();
-  });
-
-  it('bounds the work of one checkpoints() call by its limit, each lease once', () => {
-    const { lessor, clock } = newLessor();
-    lessor.promote(0);
-    for (let i = 1; i <= 25; i++) lessor.grant(BigInt(i), 100);
-    clock.advance(1000);
-    for (let i = 1; i <= 25; i++) lessor.renew(BigInt(i));
-    clock.advance(1000);
-    const batches = [lessor.checkpoints(10), lessor.checkpoints(10), lessor.checkpoints(10), lessor.checkpoints(10)];
-    expect(batches.map((cps) => cps.length)).toEqual([10, 10, 5, 0]);
-    const all = byId(batches.flat());
-    expect(all).toEqual(Array.from({ length: 25 }, (_, i) => ({ id: BigInt(i + 1), remainingMs: 99_000 })));
-  });
-
-  it('a follower that applies the checkpoints and then leads starts from when the leases really run out', () => {
+  it('a renewal on the old primary is not carried to a new one: it tracks now + extend + TTL', () => {
     const { lessor: leader, clock } = newLessor();
     const { lessor: follower } = newLessor({}, clock);
+    const t0 = clock.ms;
     leader.promote(0);
+    // The same applied state on both.
     for (const l of [leader, follower]) {
       l.grant(1n, 60);
       l.grant(2n, 60);
     }
-    // Lease 1 is kept alive for 100 s; lease 2 is left alone.
+    // Lease 1 is kept alive for 100 s on the leader; lease 2 is left alone (its revoke is lost).
     for (let s = 0; s < 10; s++) {
       clock.advance(10_000);
       expect(leader.expired(10).map((l) => l.id)).not.toContain(1n);
       leader.renew(1n);
-      for (const cp of leader.checkpoints(10)) {
-        leader.checkpoint(cp.id, cp.remainingMs);
-        follower.checkpoint(cp.id, cp.remainingMs);
-      }
     }
-    expect(follower.lookup(1n)?.deadlineMs).toBe(clock.ms + 60_000);
-    expect(follower.lookup(2n)?.deadlineMs).toBe(clock.ms - 40_000);
-    // The leader is cut off; after an election the follower takes over.
+    const lastRenewalExpiryMs = clock.ms + 60_000;
+    expect(leader.lookup(1n)?.deadlineMs).toBe(lastRenewalExpiryMs);
+    // Nothing of the renewals reached the follower: it still has the grant's deadlines.
+    expect(follower.lookup(1n)).toMatchObject({ deadlineMs: t0 + 60_000, tracked: false });
+    expect(follower.lookup(2n)).toMatchObject({ deadlineMs: t0 + 60_000, tracked: false });
+    // The leader is cut off and steps down; after an election the follower takes over.
+    leader.demote();
+    expect(leader.lookup(1n)).toMatchObject({ deadlineMs: lastRenewalExpiryMs, tracked: false });
     clock.advance(3000);
     follower.promote(2000);
-    expect(follower.lookup(1n)?.deadlineMs).toBe(clock.ms + 57_000);
-    expect(follower.lookup(2n)?.deadlineMs).toBe(clock.ms + 2000);
-    clock.advance(2000);
-    expect(follower.expired(10).map((l) => l.id)).toEqual([2n]);
-    revokeWithKeys(follower, 2n);
-    clock.advance(55_000);
-    expect(follower.expired(1).map((l) => l.id)).toEqual([1n]);
+    expect(follower.leases().map((l) => [l.id, l.deadlineMs, l.tracked])).toEqual([
+      [1n, clock.ms + 62_000, true],
+      [2n, clock.ms + 62_000, true],
+    ]);
+    // What the old leader answered is not cut short.
+    expect(follower.lookup(1n)!.deadlineMs).toBeGreaterThan(lastRenewalExpiryMs);
+    clock.advance(61_999);
+    expect(follower.expired(10)).toEqual([]);
+    clock.advance(1);
+    expect(follower.expired(10).map((l) => l.id)).toEqual([1n, 2n]);
     follower.checkInvariants();
     leader.checkInvariants();
   });
