@@ -1,16 +1,15 @@
 /**
  * A quick profile of watch fan-out: one tsetcd member under the Node CPU profiler, W watchers
  * (prefix watchers, ten per prefix) over S streams, then puts at R/s for T seconds. Prints the
- * member's top functions by self time (see profile-put.ts).
+ * member's top functions by self time (bench/common/cpu-profile.ts).
  *
  *   npx tsx bench/profile-watch.ts [--watchers 100000] [--streams 1000] [--rate 1000] [--seconds 10]
  */
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { EtcdClient, type WatchStream } from '../src/client/index.js';
-import { topSelf } from './profile-put.js';
+import { describeProfiles } from './common/cpu-profile.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -96,11 +95,7 @@ async function main(): Promise<void> {
     }
   }
   await new Promise((r) => setTimeout(r, 1000));
-  for (const f of (await readdir(dir)).filter((x) => x.endsWith('.cpuprofile'))) {
-    const p = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as Parameters<typeof topSelf>[0];
-    console.log(`\n${f}`);
-    for (const t of topSelf(p, 30)) console.log(`${String(t.pct).padStart(5)}% ${String(t.ms).padStart(6)} ms  ${t.fn}`);
-  }
+  console.log(await describeProfiles(dir, 30));
 }
 
 void main();

@@ -25,13 +25,19 @@ export interface SelfTime {
   readonly pct: number;
 }
 
-/** The n functions with the most self time; a function is its name and file:line. */
-export function topSelfTime(p: CpuProfile, n: number): SelfTime[] {
+/**
+ * The n functions with the most self time; a function is its name and file:line. Samples in the
+ * profile's first `skipMs` (start-up: module loading and compiling) are left out.
+ */
+export function topSelfTime(p: CpuProfile, n: number, skipMs = 0): SelfTime[] {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const self = new Map<string, number>();
   let totalMs = 0;
+  let atMs = 0;
   p.samples.forEach((id, i) => {
     const ms = (p.timeDeltas[i] ?? 0) / 1000;
+    atMs += ms;
+    if (atMs < skipMs) return;
     const f = byId.get(id)?.callFrame;
     // Idle time is the event loop waiting: not where CPU went.
     if (!f || f.functionName === '(idle)') return;
@@ -46,7 +52,7 @@ export function topSelfTime(p: CpuProfile, n: number): SelfTime[] {
 }
 
 /** topSelfTime for every .cpuprofile in dir, as printable text. */
-export async function describeProfiles(dir: string, n: number): Promise<string> {
+export async function describeProfiles(dir: string, n: number, skipMs = 0): Promise<string> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort();
@@ -57,7 +63,7 @@ export async function describeProfiles(dir: string, n: number): Promise<string> 
   for (const f of files) {
     const p = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as CpuProfile;
     out += `\n${path.join(dir, f)}\n`;
-    for (const t of topSelfTime(p, n)) out += `${String(t.pct).padStart(5)}% ${String(t.ms).padStart(7)} ms  ${t.fn}\n`;
+    for (const t of topSelfTime(p, n, skipMs)) out += `${String(t.pct).padStart(5)}% ${String(t.ms).padStart(7)} ms  ${t.fn}\n`;
   }
   return out || `no profiles in ${dir}\n`;
 }

@@ -3,7 +3,7 @@
  * servers' CPU by PID, a worker thread's own CPU, and the whole machine's busy time (to tell
  * how much of a figure's noise came from other work on a shared machine).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linux USER_HZ: /proc reports CPU time in these ticks on every mainstream kernel. */
 export const CLK_TCK = 100;
@@ -30,6 +30,31 @@ export function threadCpuSeconds(): number {
 /** CPU seconds of process `pid`, all its threads (NaN once it is gone). */
 export function pidCpuSeconds(pid: number): number {
   return cpuSeconds(`/proc/${pid}/stat`) ?? NaN;
+}
+
+/**
+ * CPU seconds of each thread of process `pid`, summed by thread name (/proc/<pid>/task/<tid>/comm);
+ * the main thread (tid = pid, where the event loop runs) is named "main".
+ */
+export function threadCpuByName(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const cpu = cpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    let name: string;
+    try {
+      name = tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (cpu !== undefined) out.set(name, (out.get(name) ?? 0) + cpu);
+  }
+  return out;
 }
 
 /** Busy seconds of the whole machine (all cores, every process), from /proc/stat. */
