@@ -74,6 +74,8 @@ const DB_SNAPSHOT_CHUNK_BYTES = 1 << 20;
 const LEASE_TICK_MS = 500;
 /** Expired leases revoked per lease tick (etcd's leaseRevokeRate is 1,000/s). */
 const LEASE_REVOKES_PER_TICK = 500;
+/** Keep-alives a follower forwards in one request at most (ids in the path: ~9 KiB). */
+const MAX_FORWARDED_KEEPALIVES = 512;
 /** How often slow watchers (victims) are offered their responses again. */
 const WATCH_RETRY_MS = 100;
 /** Responses buffered per watch stream before watchers are held aside (etcd's chanBufLen). */
@@ -129,6 +131,8 @@ export class EtcdServer implements MemberService {
   private appliedEvents: readonly Event[] = [];
   private peerClient!: PeerClient;
   private readonly waits = new WaitRegistry<Outcome>();
+  /** Keep-alives a follower forwards to the leader in one request (see forwardKeepAlive). */
+  private keepAliveBatch: { readonly ids: bigint[]; readonly ttls: Promise<number[]> } | undefined;
   private ids!: RequestIdGenerator;
   private confState: ConfState = { voters: [], learners: [] };
 
@@ -393,16 +397,17 @@ export class EtcdServer implements MemberService {
       // Requests a follower forwards to the leader: a promotion (only the leader knows how far
       // the learner's log has come), and lease keep-alives and TTLs (only it tracks expiry).
       const promote = /^\/members\/promote\/([0-9a-f]{1,16})$/.exec(url.pathname);
-      const keepAlive = /^\/leases\/keepalive\/([0-9a-f]{1,16})$/.exec(url.pathname);
+      const keepAlive = /^\/leases\/keepalive\/([0-9a-f]{1,16}(?:,[0-9a-f]{1,16})*)$/.exec(url.pathname);
       const ttl = /^\/leases\/ttl\/([0-9a-f]{1,16})$/.exec(url.pathname);
       if (req.method === 'POST' && promote) {
         answer(this.memberPromote(BigInt(`0x${promote[1] as string}`)).then(() => ({})));
       } else if (req.method === 'POST' && keepAlive) {
-        answer(this.leaderOnly(() => this.leaseKeepAlive(BigInt.asIntN(64, BigInt(`0x${keepAlive[1] as string}`))).then((r) => ({ ttl: r.ttl }))));
+        const ids = (keepAlive[1] as string).split(',', MAX_FORWARDED_KEEPALIVES).map((h) => BigInt.asIntN(64, BigInt(`0x${h}`)));
+        answer(this.leaderOnly('confirmed', async () => ({ ttls: ids.map((id) => this.renewLease(id)) })));
       } else if (req.method === 'GET' && ttl) {
         const id = BigInt.asIntN(64, BigInt(`0x${ttl[1] as string}`));
         answer(
-          this.leaderOnly(async () => {
+          this.leaderOnly('applied', async () => {
             const t = this.localTimeToLive(id, url.searchParams.get('keys') === '1');
             return { ttl: t.ttl, grantedTtl: t.grantedTtl, keys: t.keys.map((k) => Buffer.from(k).toString('base64')) };
           }),
@@ -1145,9 +1150,8 @@ export class EtcdServer implements MemberService {
   }
 
   /** A forwarded lease request reached a member that is no longer the leader: the sender retries. */
-  private async leaderOnly<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.lead !== this.memberId) throw new EtcdError('NotLeader');
-    if (!(await this.leadingLeases('applied'))) throw new EtcdError('NotLeader');
+  private async leaderOnly<T>(check: 'applied' | 'confirmed', fn: () => Promise<T>): Promise<T> {
+    if (!(await this.leadingLeases(check))) throw new EtcdError('NotLeader');
     return fn();
   }
 
@@ -1259,20 +1263,46 @@ export class EtcdServer implements MemberService {
 
   async leaseKeepAlive(id: bigint): Promise<LeaseKeepAliveResult> {
     this.refuseOnLearner();
-    let ttl: number;
     // A renewal lives in the leader's memory (src/lease/lessor.ts): it is made only once a
     // ReadIndex round confirmed this member still leads, so no later leader took over before it.
-    if (await this.leadingLeases('confirmed')) {
-      try {
-        ttl = this.leases.lessor.renew(id);
-      } catch (e) {
-        if (!(isEtcdError(e) && e.code === 'LeaseNotFound')) throw e;
-        ttl = 0; // etcd answers a keep-alive of an unknown lease with TTL 0
-      }
-    } else {
-      ttl = (await this.forwardToLeader<{ ttl: number }>('POST', `/leases/keepalive/${idToHex(BigInt.asUintN(64, id))}`)).ttl;
-    }
+    const ttl = (await this.leadingLeases('confirmed')) ? this.renewLease(id) : await this.forwardKeepAlive(id);
     return { header: this.header(), id, ttl };
+  }
+
+  /** Renews on the leader; etcd answers a keep-alive of an unknown lease with TTL 0. */
+  private renewLease(id: bigint): number {
+    try {
+      return this.leases.lessor.renew(id);
+    } catch (e) {
+      if (!(isEtcdError(e) && e.code === 'LeaseNotFound')) throw e;
+      return 0;
+    }
+  }
+
+  /**
+   * A follower's keep-alive goes to the leader over the peer port. Those arriving in the same
+   * turn of the event loop share one request (up to MAX_FORWARDED_KEEPALIVES), answered with a
+   * TTL per lease after one leadership check.
+   */
+  private forwardKeepAlive(id: bigint): Promise<number> {
+    let batch = this.keepAliveBatch;
+    if (batch === undefined || batch.ids.length >= MAX_FORWARDED_KEEPALIVES) {
+      const ids: bigint[] = [];
+      const ttls = new Promise<number[]>((resolve, reject) => {
+        setImmediate(() => {
+          if (this.keepAliveBatch?.ids === ids) this.keepAliveBatch = undefined;
+          const path = `/leases/keepalive/${ids.map((x) => idToHex(BigInt.asUintN(64, x))).join(',')}`;
+          this.forwardToLeader<{ ttls?: unknown }>('POST', path).then((r) => {
+            if (Array.isArray(r.ttls) && r.ttls.length === ids.length && r.ttls.every((t) => typeof t === 'number')) resolve(r.ttls as number[]);
+            else reject(new EtcdError('Timeout', { cause: new Error(`leader answered ${ids.length} keep-alives with ${JSON.stringify(r).slice(0, 200)}`) }));
+          }, reject);
+        });
+      });
+      batch = { ids, ttls };
+      this.keepAliveBatch = batch;
+    }
+    const i = batch.ids.push(id) - 1;
+    return batch.ttls.then((ttls) => ttls[i] as number);
   }
 
   async leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult> {

@@ -167,6 +167,30 @@ describe('leases on a 3-member cluster', () => {
     expect(elapsed).toBeLessThan(4000);
   }, 20_000);
 
+  it('keep-alives sent together on a follower are forwarded to the leader together and each answered: TTL for a lease, 0 for an unknown one', async () => {
+    const leader = (await leaderOf(clients, running())) as LocalMember;
+    const c = clients.of(running().find((m) => m !== leader) as LocalMember);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await c.leaseClient.leaseGrant({ TTL: 30 + i })).ID);
+    const unknown = '1234567';
+    const stream = await c.leaseClient.leaseKeepAlive();
+    const answers = new Map<string, string>();
+    const all = new Promise<void>((resolve, reject) => {
+      stream.on('data', (r: { ID: string; TTL: string }) => {
+        answers.set(r.ID, r.TTL);
+        if (answers.size === ids.length + 1) resolve();
+      });
+      stream.on('error', reject);
+    });
+    // Written in one go: the follower receives them in the same turn and forwards one request.
+    for (const id of [...ids, unknown]) stream.write({ ID: id });
+    await all;
+    stream.end();
+    expect(answers.get(unknown)).toBe('0');
+    ids.forEach((id, i) => expect(answers.get(id)).toBe(String(30 + i)));
+    for (const id of ids) await c.leaseClient.leaseRevoke({ ID: id });
+  }, 20_000);
+
   it('an expired lease outlives a leader kill by TTL + election timeout, as in etcd; a kept-alive lease survives the leader change', async () => {
     const leader = (await leaderOf(clients, running())) as LocalMember;
     const followers = running().filter((m) => m !== leader);
