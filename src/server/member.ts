@@ -640,11 +640,12 @@ export class EtcdServer implements MemberService {
       results.push({ id: req.id, outcome, events: this.appliedEvents });
     }
     await group.commit();
-    // Durable in the store: now results and events may be seen.
-    for (const r of results) {
-      if (r.events.length > 0) this.hub.notify(r.events, (r.events[0] as Event).kv.modRevision);
-      this.waits.trigger(r.id, r.outcome);
-    }
+    // Durable in the store: now results and events may be seen. The group's events go to the
+    // watchers in one notify, so a watcher gets one response for the group, not one per entry
+    // (a burst of responses per entry would overflow its stream's buffer and make it a victim).
+    const events = results.flatMap((r) => r.events);
+    if (events.length > 0) this.hub.notify(events, (events[events.length - 1] as Event).kv.modRevision);
+    for (const r of results) this.waits.trigger(r.id, r.outcome);
     this.markApplied((entries[entries.length - 1] as Entry).index);
   }
 

@@ -223,11 +223,16 @@ export class WatchHub {
         const r = ev.kv.modRevision;
         assert(r >= fromRev && r < nextRev, 'eventsBetween returned a revision outside [fromRev, nextRev)');
       }
+      // Each event finds the watchers it concerns through the key and prefix indexes, as in
+      // notify, rather than every watcher scanning every event.
+      const group = new WatcherGroup();
+      for (const w of chosen) if (w.state === 'unsynced' && w.minRev < nextRev) group.add(w);
+      const matched = group.matching(events);
       for (const w of chosen) {
         if (w.state !== 'unsynced') continue; // canceled while we read
         if (w.minRev >= nextRev) continue; // nothing of this batch is for it
         const evs: Event[] = [];
-        for (const ev of events) if (ev.kv.modRevision >= w.minRev && w.matches(ev)) evs.push(w.shape(ev));
+        for (const ev of matched.get(w) ?? []) if (ev.kv.modRevision >= w.minRev) evs.push(w.shape(ev));
         if (evs.length > 0 && !w.send({ watchId: w.id, events: evs, revision: nextRev - 1 })) continue;
         w.minRev = nextRev;
         if (w.minRev > this.rev) {
