@@ -1,10 +1,10 @@
 /**
- * A quick profile of the put path: a 3-member tsetcd cluster whose members run with the Node CPU
+ * A quick profile of the put path: a tsetcd cluster (3 members by default) whose members run with the Node CPU
  * profiler, C clients putting unique keys (spread over the members) for S seconds. Prints
  * ops/s, each member's CPU during the load by thread (and per put), and the top functions by self
  * time from the .cpuprofiles the members wrote, start-up left out.
  *
- *   npx tsx bench/profile-put.ts [--clients 100] [--seconds 10] [--dir /tmp/prof]
+ *   npx tsx bench/profile-put.ts [--size 3] [--clients 100] [--seconds 10] [--dir /tmp/prof]
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -14,13 +14,13 @@ import { describeProfiles } from './common/cpu-profile.js';
 import { threadCpuByName } from './common/proc.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' } } });
   const clients = Number(values.clients);
   const seconds = Number(values.seconds);
   const dir = values.dir;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const cluster = await LocalCluster.create({ size: 3, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const cluster = await LocalCluster.create({ size: Number(values.size), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
   const startedAt = Date.now();
   cluster.startAll();
   const client = new EtcdClient({ endpoints: cluster.endpoints });

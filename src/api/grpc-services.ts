@@ -79,11 +79,28 @@ function unaryImplementation(
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const request = call.request as object;
-    const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
-    handler(request, { requestBytes: () => requestBytes.get(request) ?? 0, signal: abort.signal }).then(
-      (response) => callback(null, response),
-      (e: unknown) => callback(serviceError(toWireStatus(e, logger, rpcPath))),
+    // Made only when a handler asks for the signal (Lock, Campaign) or the client cancels:
+    // grpc-js reports every finished call as cancelled, and an abort costs a DOMException.
+    let abort: AbortController | undefined;
+    let finished = false;
+    call.on('cancelled', () => {
+      if (!finished) (abort ??= new AbortController()).abort();
+    });
+    const context = {
+      requestBytes: () => requestBytes.get(request) ?? 0,
+      get signal(): AbortSignal {
+        return (abort ??= new AbortController()).signal;
+      },
+    };
+    handler(request, context).then(
+      (response) => {
+        finished = true;
+        callback(null, response);
+      },
+      (e: unknown) => {
+        finished = true;
+        callback(serviceError(toWireStatus(e, logger, rpcPath)));
+      },
     );
   };
 }

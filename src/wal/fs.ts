@@ -22,6 +22,11 @@ export interface FsFile {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** Writes the buffers in order at `position`; may write fewer bytes than given (callers loop). */
   write(buffers: readonly Uint8Array[], position: number): Promise<number>;
+  /**
+   * Whether every write is durable when it returns (opened with `dataSync`), so a datasync()
+   * after it has nothing left to do. Absent (false) for file systems that ignore the option.
+   */
+  readonly writesDurable?: boolean;
   /** fdatasync: the data and the metadata needed to read it back (the size) are durable. */
   datasync(): Promise<void>;
   /** fsync: everything, including the inode's other metadata; also works on directories. */
@@ -31,8 +36,16 @@ export interface FsFile {
   close(): Promise<void>;
 }
 
+export interface OpenOptions {
+  /**
+   * Make each write durable before it returns (O_DSYNC): one call to the thread pool where a
+   * write and an fdatasync took two. The file's `writesDurable` says whether it was honoured.
+   */
+  readonly dataSync?: boolean;
+}
+
 export interface Fs {
-  open(file: string, flags: OpenFlags): Promise<FsFile>;
+  open(file: string, flags: OpenFlags, options?: OpenOptions): Promise<FsFile>;
   readdir(dir: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
   unlink(file: string): Promise<void>;
@@ -48,9 +61,18 @@ function done<T>(resolve: (v: T) => void, reject: (e: unknown) => void): (err: N
   return (err, v) => (err ? reject(err) : resolve(v));
 }
 
+const OPEN_FLAGS: Record<OpenFlags, number> = {
+  r: nodeFsModule.constants.O_RDONLY,
+  'r+': nodeFsModule.constants.O_RDWR,
+  'w+': nodeFsModule.constants.O_RDWR | nodeFsModule.constants.O_CREAT | nodeFsModule.constants.O_TRUNC,
+};
+
 class NodeFile implements FsFile {
   private closed = false;
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    readonly writesDurable: boolean,
+  ) {}
 
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     return new Promise((resolve, reject) => nodeFsModule.read(this.fd, buffer, offset, length, position, done(resolve, reject)));
@@ -90,9 +112,11 @@ class NodeFile implements FsFile {
 
 /** The real disk. */
 export const nodeFs: Fs = {
-  open(file, flags) {
+  open(file, flags, options) {
+    const dataSync = options?.dataSync === true;
+    const numeric = OPEN_FLAGS[flags] | (dataSync ? nodeFsModule.constants.O_DSYNC : 0);
     return new Promise((resolve, reject) =>
-      nodeFsModule.open(file, flags, FILE_MODE, (err, fd) => (err ? reject(err) : resolve(new NodeFile(fd)))),
+      nodeFsModule.open(file, numeric, FILE_MODE, (err, fd) => (err ? reject(err) : resolve(new NodeFile(fd, dataSync)))),
     );
   },
   readdir(dir) {

@@ -3,7 +3,9 @@
  * save waiting on it and poisons the WAL, so nothing later is reported durable.
  */
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
 import { Wal, WalError } from '../../src/wal/index.js';
+import { nodeFs, type Fs } from '../../src/wal/fs.js';
 import { Eio, FaultyFs, entry, metadata, tempDir } from './helpers.js';
 
 /** Resolves once `cond` holds, polling between event-loop turns (bounded). */
@@ -24,6 +26,44 @@ describe('group commit', () => {
     expect(fs.datasyncs - before).toBe(1);
     expect(wal.stats()).toMatchObject({ saves: 200, recordsWritten: 400, writes: 1, fsyncs: 1 });
     await wal.close();
+  });
+
+  it('on the real disk, segments are opened with O_DSYNC: the write is the durable step, no fdatasync follows', async () => {
+    const dir = await tempDir();
+    // Forwards the open options (FaultyFs drops them) and counts datasync calls.
+    let datasyncs = 0;
+    let durable = 0;
+    const counting: Fs = {
+      ...nodeFs,
+      open: async (file, flags, options) => {
+        const f = await nodeFs.open(file, flags, options);
+        if (f.writesDurable === true) durable++;
+        return {
+          writesDurable: f.writesDurable === true,
+          read: f.read.bind(f),
+          write: f.write.bind(f),
+          sync: f.sync.bind(f),
+          truncate: f.truncate.bind(f),
+          stat: f.stat.bind(f),
+          close: f.close.bind(f),
+          datasync: () => {
+            datasyncs++;
+            return f.datasync();
+          },
+        };
+      },
+    };
+    const wal = await Wal.create(dir, metadata, { fs: counting });
+    for (let i = 1; i <= 5; i++) await wal.save({ term: 1, vote: 1n, commit: i - 1 }, [entry(i, 1)]);
+    expect(durable).toBeGreaterThan(0);
+    expect(datasyncs).toBe(0);
+    expect(wal.stats()).toMatchObject({ saves: 5, writes: 5, fsyncs: 5 });
+    await wal.close();
+    expect((await Wal.open(dir)).entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
+    // Without the option honoured, each write is followed by an fdatasync, as before.
+    const plain = await nodeFs.open(path.join(dir, 'plain'), 'w+');
+    expect(plain.writesDurable).toBe(false);
+    await plain.close();
   });
 
   it('lets concurrent appenders share fsyncs: far fewer fsyncs than saves', async () => {
