@@ -4,7 +4,7 @@
  * ops/s, each member's CPU during the load by thread (and per put), and the top functions by self
  * time from the .cpuprofiles the members wrote, start-up left out.
  *
- *   npx tsx bench/profile-put.ts [--size 3] [--clients 100] [--seconds 10] [--dir /tmp/prof]
+ *   npx tsx bench/profile-put.ts [--size 3] [--leader-only] [--clients 100] [--seconds 10] [--dir /tmp/prof]
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,7 @@ import { describeProfiles } from './common/cpu-profile.js';
 import { threadCpuByName } from './common/proc.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' } } });
   const clients = Number(values.clients);
   const seconds = Number(values.seconds);
   const dir = values.dir;
@@ -36,6 +36,15 @@ async function main(): Promise<void> {
         }
       }
     }
+    // --leader-only: every put goes to the leader, as tsetcd-bench's one connection does in the comparison.
+    let target: number | undefined;
+    if (values['leader-only']) {
+      for (const [e] of cluster.endpoints.entries()) {
+        const st = await client.status(e);
+        if (st.leader === st.header.memberId) target = e;
+      }
+      if (target === undefined) throw new Error('no member says it leads');
+    }
     const value = Buffer.alloc(256, 1);
     let done = 0;
     const errors = new Map<string, number>();
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
       Array.from({ length: clients }, async (_, c) => {
         for (let i = 0; Date.now() < end && i < 10_000_000; i++) {
           try {
-            await client.put({ key: `p/${c}/${i}`, value });
+            await client.put({ key: `p/${c}/${i}`, value }, target === undefined ? {} : { endpoint: target });
             done++;
           } catch (e) {
             errors.set(String(e), (errors.get(String(e)) ?? 0) + 1);
