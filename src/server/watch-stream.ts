@@ -3,8 +3,8 @@
  * cancel and progress requests into watchers of the member's WatchHub, and the hub's responses
  * into etcdserverpb.WatchResponses the API layer pulls with next().
  *
- * Backpressure: the hub's send lands in a queue of at most `maxQueued` responses; when it is
- * full the send is refused and the hub holds that watcher aside as a victim (it catches up from
+ * Backpressure: the hub's send lands in a queue of at most `maxQueued` responses (events for a
+ * watcher already queued join its response, see offer); when it is full the send is refused and the hub holds that watcher aside as a victim (it catches up from
  * history later). Control responses (created, canceled) always go in, so they keep their place
  * before the watcher's first events. A client that stops reading therefore costs one bounded
  * queue plus one pending response per watcher, and the apply loop never waits for it.
@@ -47,13 +47,21 @@ interface Options {
   readonly progressNotify: boolean;
 }
 
-type Queued = { readonly kind: 'hub'; readonly resp: WatchResponse } | { readonly kind: 'control'; readonly result: WatchResult };
+type Queued = { readonly kind: 'hub'; resp: WatchResponse } | { readonly kind: 'control'; readonly result: WatchResult };
+type QueuedHub = Extract<Queued, { kind: 'hub' }>;
 
 const EMPTY: readonly Event[] = [];
+/**
+ * A joined response holds at most this many events (as many as one apply group's notify can
+ * send), so a stream nobody reads holds at most maxQueued times that.
+ */
+const MAX_JOINED_EVENTS = 1000;
 
 export class ServerWatchStream implements MemberWatchStream {
   private readonly stream: WatchStream;
   private readonly queue: Queued[] = [];
+  /** Per watcher, its events response still in the queue, that later events can join. */
+  private readonly joinable = new Map<number, QueuedHub>();
   /** Fragments of one response still to hand out, in order. */
   private readonly pieces: WatchResult[] = [];
   private readonly options = new Map<number, Options>();
@@ -153,12 +161,13 @@ export class ServerWatchStream implements MemberWatchStream {
         await new Promise<void>((r) => (this.waiting = r));
         continue;
       }
+      if (item.kind === 'hub' && this.joinable.get(item.resp.watchId) === item) this.joinable.delete(item.resp.watchId);
       if (this.queue.length === this.deps.maxQueued - 1) this.deps.wantSync();
       if (item.kind === 'control') return item.result;
       const hooks = this.deps.hooks;
       if (hooks?.armed) await hooks.hit('beforeWatchResponse');
       const result = await this.toResult(item.resp);
-      if (result !== undefined) return hooks?.bug('skip-watch-event') ? this.skipOne(result) : result;
+      if (result !== undefined) return hooks?.bug('skip-watch-event') ? this.skipEvery50th(result) : result;
     }
   }
 
@@ -167,25 +176,39 @@ export class ServerWatchStream implements MemberWatchStream {
     this.closed = true;
     this.stream.close();
     this.queue.length = 0;
+    this.joinable.clear();
     this.pieces.length = 0;
     this.wakeReader();
     this.deps.onClose();
   }
 
   /** The skip-watch-event bug: every 50th event sent on the stream is left out. */
-  private skipOne(result: WatchResult): WatchResult {
+  private skipEvery50th(result: WatchResult): WatchResult {
     const before = this.sentEvents;
     this.sentEvents += result.events.length;
-    const at = 50 - (before % 50) - 1;
-    if (at >= result.events.length) return result;
-    return { ...result, events: result.events.filter((_, i) => i !== at) };
+    if (Math.floor(this.sentEvents / 50) === Math.floor(before / 50)) return result;
+    return { ...result, events: result.events.filter((_, i) => (before + i + 1) % 50 !== 0) };
   }
 
-  /** The hub's non-blocking send: refused when the queue is full. */
+  /**
+   * The hub's non-blocking send: refused when the queue is full. Events for a watcher whose
+   * previous events response is still queued join that response (its revision becomes the new
+   * one), so a watcher the reader has not caught up with costs one queued response, not one per
+   * revision, and fewer, larger messages go out when the member is busy. Each revision stays
+   * whole and in order, as in the catch-up responses etcd sends.
+   */
   private offer(resp: WatchResponse): boolean {
     if (this.closed) return true; // nobody reads: take it and drop it
+    const plain = resp.events.length > 0 && resp.canceled !== true && resp.compactRevision === undefined;
+    const queued = plain ? this.joinable.get(resp.watchId) : undefined;
+    if (queued !== undefined && queued.resp.events.length + resp.events.length <= MAX_JOINED_EVENTS) {
+      queued.resp = { watchId: resp.watchId, events: [...queued.resp.events, ...resp.events], revision: resp.revision };
+      return true;
+    }
     if (this.queue.length >= this.deps.maxQueued) return false;
-    this.queue.push({ kind: 'hub', resp });
+    const item: QueuedHub = { kind: 'hub', resp };
+    this.queue.push(item);
+    if (plain) this.joinable.set(resp.watchId, item);
     if (resp.events.length > 0) this.active.add(resp.watchId);
     this.wakeReader();
     return true;
