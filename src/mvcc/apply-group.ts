@@ -1,16 +1,21 @@
 /**
  * An apply group: many raft entries applied with one database batch instead of one each. While
  * a group is open, every WriteTxn that ends adds its records to the group instead of writing
- * them; the next WriteTxn builds on its revision (its records are read from memory), but reads
- * outside the group still see currentRev, which moves only when commit() has written the batch.
- * So a reader never sees a revision whose records are not in the database, and the consistent
- * index is written in the same batch as the effects of the entries it counts, as before.
+ * them; the next WriteTxn builds on its revision (its records are read from memory).
  *
- * The caller must not report a grouped entry's result (to a client or a watcher) before
- * commit() resolves: until then the entry is not durable in the store.
+ * commit() makes the group's revisions current at once and writes the batch behind them (etcd's
+ * backend keeps its writes in a read buffer the same way): until the batch is in the database,
+ * reads take the group's records from memory (StoreCore.fetch), and the readers that walk the
+ * database itself (history, hashKV) wait for it (StoreCore.settled). The consistent index moves
+ * when the batch is written, in the same batch as the effects of the entries it counts.
  *
- * Example: group; put a (rev 5, ci 10); put b (rev 6, ci 11); commit -> one batch with both
- * records, current revision 6, consistent index 11.
+ * The caller may answer a grouped entry's client once commit() was called (its effects are
+ * readable, and the entry is in the WAL: a failed batch stops the member, and the entry is
+ * applied again at restart), but must not tell watchers or mark it applied before commit()
+ * resolves: catching up reads the database.
+ *
+ * Example: group; put a (rev 5, ci 10); put b (rev 6, ci 11); commit -> current revision 6 at
+ * once, one batch with both records, then consistent index 11.
  */
 import { assert } from '../util/index.js';
 import { encodeMetaU64, META_CONSISTENT_INDEX, META_CURRENT_REV } from './keyspace.js';
@@ -35,28 +40,37 @@ export class ApplyGroup {
   }
 
   /**
-   * Writes everything the group's txns ended, with the final current revision and consistent
-   * index, in one batch; then readers see it. A failed write leaves the store closed: its key
-   * index holds revisions the database does not, so the member must restart from disk.
+   * Makes the group's revisions current and writes everything its txns ended, with the final
+   * current revision and consistent index, in one batch. A failed write leaves the store closed:
+   * its key index holds revisions the database does not, so the member must restart from disk.
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> {
     assert(!this.done, 'apply group committed twice');
     assert(this.core.writer === null, 'apply group committed while a WriteTxn is open');
     this.done = true;
+    const core = this.core;
     const { ops, lastRev, consistentIndex } = this.state;
-    try {
-      if (!this.empty) {
-        ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: encodeMetaU64(consistentIndex) });
-        if (lastRev !== this.core.currentRev) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(lastRev) });
-        await this.core.db.batch(ops, BUFFERS);
-      }
-    } catch (e) {
-      this.core.closed = true;
-      throw e;
-    } finally {
-      this.core.group = null;
+    if (this.empty) {
+      core.group = null;
+      return Promise.resolve();
     }
-    this.core.currentRev = lastRev;
-    this.core.consistentIndex = consistentIndex;
+    ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: encodeMetaU64(consistentIndex) });
+    if (lastRev !== core.currentRev) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(lastRev) });
+    // Readable from now on: core.group stays set, so fetch finds the records, until written.
+    core.currentRev = lastRev;
+    const written = core.db.batch(ops, BUFFERS).then(
+      () => {
+        core.consistentIndex = consistentIndex;
+      },
+      (e: unknown) => {
+        core.closed = true;
+        throw e;
+      },
+    );
+    core.writing = written.finally(() => {
+      core.group = null;
+      core.writing = null;
+    });
+    return core.writing;
   }
 }

@@ -20,6 +20,8 @@ const HASH_BATCH = 1000;
 /** rev <= 0: the current revision. */
 export async function hashKV(core: StoreCore, rev: number): Promise<KeyValueHash> {
   for (;;) {
+    // Every revision up to the one hashed must be in the database (see StoreCore.settled).
+    await core.settled();
     core.checkOpen();
     const compactRev = core.compactRev;
     if (rev > 0 && rev < compactRev) throw new EtcdError('Compacted');

@@ -33,8 +33,11 @@ export async function eventsBetween(core: StoreCore, fromRev: number, toRev: num
   core.checkOpen();
   assert(Number.isSafeInteger(fromRev) && Number.isSafeInteger(toRev) && fromRev >= 1 && fromRev <= toRev, 'eventsBetween: bad span');
   assert(Number.isSafeInteger(limit) && limit >= 1, 'eventsBetween: bad limit');
-  if (fromRev < core.compactRev) throw new EtcdError('Compacted');
   if (toRev > core.currentRev) throw new EtcdError('FutureRev');
+  // The revisions up to toRev must be in the database, not only in a group being written.
+  await core.settled();
+  core.checkOpen();
+  if (fromRev < core.compactRev) throw new EtcdError('Compacted');
   const events: Event[] = [];
   let nextRev = toRev + 1;
   const it = core.db.iterator<Buffer, Buffer>({ gte: revisionBound(fromRev), lt: revisionBound(toRev + 1), ...BUFFERS, ...BULK_READ });

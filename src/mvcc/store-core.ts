@@ -82,9 +82,12 @@ export class StoreCore {
   /**
    * An open apply group (apply-group.ts): WriteTxns ending meanwhile leave their records here,
    * and the group writes them in one batch. Their revisions are in the key index but not yet in
-   * the database or in currentRev, so only the group's own txns read them (see fetch).
+   * the database: the group's own txns read them here (see fetch), and so does every read once
+   * the group is committed (currentRev moved) until its batch is written.
    */
   group: ApplyGroupState | null = null;
+  /** The batch of a committed apply group on its way to the database (its group is still set). */
+  writing: Promise<void> | null = null;
 
   constructor(
     readonly db: MvccDb,
@@ -99,6 +102,14 @@ export class StoreCore {
   /** The consistent index of the last entry ended, in the database or not. */
   writeConsistentIndex(): number {
     return this.group?.consistentIndex ?? this.consistentIndex;
+  }
+
+  /**
+   * Resolves once every revision up to currentRev is in the database: for reads that walk the
+   * database itself rather than the key index (history, hashKV). A failed write rejects.
+   */
+  async settled(): Promise<void> {
+    while (this.writing !== null) await this.writing;
   }
 
   checkOpen(): void {

@@ -639,13 +639,16 @@ export class EtcdServer implements MemberService {
       const outcome = await this.applyOne(req, e.index);
       results.push({ id: req.id, outcome, events: this.appliedEvents });
     }
-    await group.commit();
-    // Durable in the store: now results and events may be seen. The group's events go to the
-    // watchers in one notify, so a watcher gets one response for the group, not one per entry
-    // (a burst of responses per entry would overflow its stream's buffer and make it a victim).
+    // Readable from here on, while the batch is written (apply-group.ts): watchers and clients
+    // may have it now (a watcher catching up from the database waits for the batch). The
+    // group's events go to the watchers in one notify, so a watcher gets one response for the
+    // group, not one per entry (a burst per entry would overflow its stream's buffer). Marked
+    // applied only once written: a snapshot taken at the applied index must find it on disk.
+    const written = group.commit();
     const events = results.flatMap((r) => r.events);
     if (events.length > 0) this.hub.notify(events, (events[events.length - 1] as Event).kv.modRevision);
     for (const r of results) this.waits.trigger(r.id, r.outcome);
+    await written;
     this.markApplied((entries[entries.length - 1] as Entry).index);
   }
 
