@@ -39,6 +39,8 @@ export type Job =
       readonly writePercent: number;
       readonly valSize: number;
       readonly isolation: 'c' | 'r' | 's' | 'ss';
+      /** 'stm': optimistic only; otherwise each transaction holds a mutex (lockers.ts). */
+      readonly locker: 'stm' | 'lock-client' | 'lock-rpc';
     }
   /** Put number i goes to keys[i mod keys.length]; its value starts with the send time (float64 LE, epoch ms). */
   | { readonly kind: 'timed-put'; readonly keys: readonly Uint8Array[]; readonly valSize: number };

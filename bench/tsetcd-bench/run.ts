@@ -240,8 +240,7 @@ export class BenchRunner {
         sections.push({ title: undefined, stats: (await this.unary({ kind: 'lease-keepalive', ttlSeconds: 100 }, g.clients, c.total, 0)).stats });
         break;
       case 'stm': {
-        if (c.locker !== 'stm') throw new Error(`--stm-locker ${c.locker} is not implemented by tsetcd-bench (only stm)`);
-        const r = await this.unary({ kind: 'stm', keys: c.keys, keysPerTxn: c.keysPerTxn, writePercent: c.txnWrPercent, valSize: c.valSize, isolation: c.isolation }, g.clients, c.total, c.rate);
+        const r = await this.unary({ kind: 'stm', keys: c.keys, keysPerTxn: c.keysPerTxn, writePercent: c.txnWrPercent, valSize: c.valSize, isolation: c.isolation, locker: c.locker }, g.clients, c.total, c.rate);
         sections.push({ title: undefined, stats: r.stats });
         const committed = r.stats.lats.length;
         notes.push(`STM retries: ${r.retries} (${committed > 0 ? (r.retries / committed).toFixed(3) : '-'} per committed transaction)`);

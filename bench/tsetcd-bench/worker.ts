@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ClientError, EtcdClient, type Compare, type LeaseKeepAliveStream, type RequestOp, type WatchStream } from '../../src/client/index.js';
 import { threadCpuSeconds } from '../common/proc.js';
 import { numberedKey, randInt, randomBytes } from './keys.js';
+import { newLocker } from './lockers.js';
 import {
   CTL_CREATED,
   CTL_DONE,
@@ -214,8 +215,21 @@ class WorkerState {
           },
         };
       }
-      case 'stm':
-        return { op: () => this.stmTxn(c, job), close: done };
+      case 'stm': {
+        if (job.locker === 'stm') return { op: () => this.stmTxn(c, job), close: done };
+        const locker = await newLocker(job.locker, c);
+        return {
+          op: async () => {
+            await locker.lock();
+            try {
+              return await this.stmTxn(c, job);
+            } finally {
+              await locker.unlock();
+            }
+          },
+          close: () => locker.close(),
+        };
+      }
       case 'timed-put': {
         const keys = job.keys.map((k) => Buffer.from(k));
         return {

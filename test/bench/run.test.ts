@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../cluster/local-cluster.js';
 import { waitWritable } from '../../bench/common/systems.js';
+import { EtcdClient } from '../../src/client/index.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/tsetcd-bench/cli.ts');
 
@@ -93,4 +94,20 @@ describe('tsetcd-bench against a 1-member tsetcd', () => {
     // both watched keys could be key 0, as in etcd's tool, and every watcher would see every put.)
     expect(watch.stdout).toContain('Watch events: 200 received of 200 expected');
   }, 28_000);
+
+  it('runs stm under both lockers: transactions one at a time, so none is retried; the session leases are gone after', async () => {
+    for (const locker of ['lock-rpc', 'lock-client']) {
+      const stm = await bench([`--endpoints=${endpoint}`, '--clients=4', 'stm', `--stm-locker=${locker}`, '--keys=2', '--keys-per-txn=2', '--txn-wr-percent=100', '--isolation=ss', '--total=60']);
+      expect(stm.code, stm.stderr).toBe(0);
+      expect(stm.stdout).toMatch(/Requests\/sec:/);
+      // Four clients writing the same two keys: without the mutex, ss conflicts and retries.
+      expect(stm.stdout, locker).toMatch(/STM retries: 0\b/);
+      const client = new EtcdClient({ endpoints: [endpoint] });
+      try {
+        expect((await client.range({ key: 'stmlock/', rangeEnd: 'stmlock0', countOnly: true })).count, locker).toBe(0);
+      } finally {
+        client.close();
+      }
+    }
+  }, 40_000);
 });
