@@ -23,13 +23,3 @@ export const ratio = (a: number, b: number): string => (Number.isFinite(a) && Nu
 /** Server CPU (percent of one core) per operation, in microseconds. */
 export const cpuPerOp = (cpuPct: number, opsPerSec: number): number => (opsPerSec > 0 ? ((cpuPct / 100) * 1e6) / opsPerSec : NaN);
 
-/** Concatenates per-thread sample arrays and sorts the result ascending. */
-export function mergeSorted(parts: readonly Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out.sort();
-}
