@@ -22,4 +22,3 @@ export const f2 = (x: number): string => (Number.isFinite(x) ? (x >= 100 ? x.toF
 export const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}x` : '-');
 /** Server CPU (percent of one core) per operation, in microseconds. */
 export const cpuPerOp = (cpuPct: number, opsPerSec: number): number => (opsPerSec > 0 ? ((cpuPct / 100) * 1e6) / opsPerSec : NaN);
-
