@@ -215,6 +215,9 @@ export class ServerWatchStream implements MemberWatchStream {
   }
 
   private control(result: WatchResult): void {
+    // Events after a created or canceled response must not join one queued before it: a
+    // client-chosen id can be canceled and created again while the old response waits.
+    this.joinable.delete(result.watchId);
     this.queue.push({ kind: 'control', result });
     this.wakeReader();
   }

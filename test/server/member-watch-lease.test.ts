@@ -110,6 +110,19 @@ describe('member: watch', () => {
     w.close();
   });
 
+  it('never joins events across a cancel and a new watch with the same client-chosen id', async () => {
+    const { server } = await startMember();
+    const w = server.watch();
+    w.create({ key: b('r'), watchId: 5 });
+    await server.put({ key: b('r'), value: b('1') });
+    w.cancel(5);
+    w.create({ key: b('r'), watchId: 5 });
+    await server.put({ key: b('r'), value: b('2') });
+    const got = (await take(w, 5)).map((r) => (r.created ? 'created' : r.canceled ? 'canceled' : evs(r).join(',')));
+    expect(got).toEqual(['created', 'PUT r@2', 'canceled', 'created', 'PUT r@3']);
+    w.close();
+  });
+
   it('holds watchers that are not read aside and catches them up later without loss', async () => {
     const { server } = await startMember();
     const w = server.watch();
