@@ -4,10 +4,11 @@
  * into etcdserverpb.WatchResponses the API layer pulls with next().
  *
  * Backpressure: the hub's send lands in a queue of at most `maxQueued` responses (events for a
- * watcher already queued join its response, see offer); when it is full the send is refused and the hub holds that watcher aside as a victim (it catches up from
- * history later). Control responses (created, canceled) always go in, so they keep their place
- * before the watcher's first events. A client that stops reading therefore costs one bounded
- * queue plus one pending response per watcher, and the apply loop never waits for it.
+ * watcher already queued join its response, see offer); when it is full the send is refused
+ * and the hub holds that watcher aside as a victim (it catches up from history later). Control
+ * responses (created, canceled) always go in, so they keep their place before the watcher's
+ * first events. A client that stops reading therefore costs one bounded queue plus one pending
+ * response per watcher, and the apply loop never waits for it.
  *
  * Filled in here, on the way out, as etcd's sendLoop does:
  * - prevKv for watchers that asked, when the write did not carry it (prev-kv.ts);
@@ -200,6 +201,9 @@ export class ServerWatchStream implements MemberWatchStream {
   private offer(resp: WatchResponse): boolean {
     if (this.closed) return true; // nobody reads: take it and drop it
     const plain = resp.events.length > 0 && resp.canceled !== true && resp.compactRevision === undefined;
+    // Anything else (a progress notification, a compacted cancel) ends joining for the watcher,
+    // so no event moves ahead of a response that was queued after it.
+    if (!plain) this.joinable.delete(resp.watchId);
     const queued = plain ? this.joinable.get(resp.watchId) : undefined;
     if (queued !== undefined && queued.resp.events.length + resp.events.length <= MAX_JOINED_EVENTS) {
       queued.resp = { watchId: resp.watchId, events: [...queued.resp.events, ...resp.events], revision: resp.revision };

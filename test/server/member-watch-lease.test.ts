@@ -186,6 +186,28 @@ describe('member: watch progress', () => {
   });
 });
 
+describe('member: watch progress and joined responses', () => {
+  it('never joins events ahead of a progress notification queued before them: revisions only grow', async () => {
+    const { server } = await startMember({ watchProgressNotifyMs: 100 });
+    const w = server.watch();
+    w.create({ key: b('g'), progressNotify: true });
+    await take(w, 1);
+    // Not read meanwhile: events of 2, then progress notifications at 2, then events of 3.
+    await server.put({ key: b('g'), value: b('1') });
+    await new Promise((r) => setTimeout(r, 350));
+    await server.put({ key: b('g'), value: b('2') });
+    const got: [number, number][] = [];
+    while (!got.some(([events, rev]) => events > 0 && rev === 3)) {
+      const [r] = await take(w, 1);
+      got.push([r?.events.length ?? 0, r?.header.revision ?? 0]);
+    }
+    expect(got[0]).toEqual([1, 2]);
+    expect(got.some(([events, rev]) => events === 0 && rev === 2)).toBe(true);
+    expect(got.map(([, rev]) => rev)).toEqual([...got.map(([, rev]) => rev)].sort((a, b) => a - b));
+    w.close();
+  });
+});
+
 describe('member: leases', () => {
   it('grants, attaches keys, renews, reports TTL and revokes the keys in one revision', async () => {
     const { server } = await startMember();
