@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { ClientError, EtcdClient, type LeaseKeepAliveStream } from '../src/client/index.js';
 import { cpuSeconds, machineBusySeconds, threadCpuSeconds } from './common/proc.js';
 import { cpuPerOp, f0, f2, median, percentile, ratio } from './common/stats.js';
@@ -43,7 +43,7 @@ import {
   type RunningSystem,
   type SystemName,
 } from './common/systems.js';
-import { startModuleWorker } from './common/workers.js';
+import { WorkerPool } from './common/workers.js';
 import { guardRun } from './common/guard.js';
 import { writeResults } from './common/results.js';
 
@@ -223,79 +223,14 @@ function parseOptions(): Options {
   };
 }
 
-class Pool {
-  private readonly workers: Worker[] = [];
-  private nextId = 1;
-  private readonly pending = new Map<number, { left: number; results: RunResult[]; resolve: (r: RunResult[]) => void; reject: (e: Error) => void }>();
+type Order = Omit<RunOrder, 'id'> | { type: 'close' };
+type Pool = WorkerPool<Order, RunResult | { type: 'fatal'; id: number; error: string }>;
 
-  async start(n: number): Promise<void> {
-    const ready: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = startModuleWorker(import.meta.url);
-      this.workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`worker ${i} not ready in 30 s`)), 30_000);
-          w.on('message', (m: RunResult | { type: 'ready' } | { type: 'fatal'; id: number; error: string }) => {
-            if (m.type === 'ready') {
-              clearTimeout(t);
-              resolve();
-            } else if (m.type === 'fatal') {
-              this.pending.get(m.id)?.reject(new Error(`worker ${i}: ${m.error}`));
-              this.pending.delete(m.id);
-            } else {
-              const p = this.pending.get(m.id);
-              if (!p) return;
-              p.results.push(m);
-              if (--p.left === 0) {
-                this.pending.delete(m.id);
-                p.resolve(p.results);
-              }
-            }
-          });
-          w.on('error', (e) => {
-            clearTimeout(t);
-            reject(e);
-            for (const p of this.pending.values()) p.reject(e);
-            this.pending.clear();
-          });
-        }),
-      );
-    }
-    await Promise.all(ready);
-  }
-
-  run(order: Omit<RunOrder, 'type' | 'id' | 'clients'>, totalClients: number, timeoutMs: number): Promise<RunResult[]> {
-    const id = this.nextId++;
-    const shares: number[][] = this.workers.map(() => []);
-    for (let c = 0; c < totalClients; c++) shares[c % this.workers.length]?.push(c);
-    const busy = this.workers.map((w, i) => ({ w, share: shares[i] as number[] })).filter((x) => x.share.length > 0);
-    return new Promise<RunResult[]>((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`run ${id} did not finish within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        left: busy.length,
-        results: [],
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r);
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      for (const { w, share } of busy) w.postMessage({ ...order, type: 'run', id, clients: share } satisfies RunOrder);
-    });
-  }
-
-  async close(): Promise<void> {
-    for (const w of this.workers) w.postMessage({ type: 'close' });
-    await Promise.all(this.workers.map((w) => Promise.race([new Promise((r) => w.once('exit', r)), sleep(2000).then(() => w.terminate())])));
-    this.workers.length = 0;
-  }
+/** Deals clients 0..total-1 round-robin to the workers and runs each share on its worker. */
+function runShares(pool: Pool, order: Omit<RunOrder, 'type' | 'id' | 'clients'>, totalClients: number, timeoutMs: number): Promise<RunResult[]> {
+  const shares: number[][] = Array.from({ length: pool.size }, () => []);
+  for (let c = 0; c < totalClients; c++) shares[c % pool.size]?.push(c);
+  return Promise.all(shares.flatMap((share, w) => (share.length === 0 ? [] : [pool.call<RunResult>(w, { ...order, type: 'run', clients: share }, timeoutMs)])));
 }
 
 interface RunRow {
@@ -338,7 +273,8 @@ async function runOne(system: SystemName, round: number, opt: Options, pool: Poo
     const t2 = setTimeout(() => (after = sample()), measureTo - Date.now());
     let results: RunResult[];
     try {
-      results = await pool.run(
+      results = await runShares(
+        pool,
         { endpoints: members.map((m) => m.endpoint), ttlSeconds: opt.ttl, startAt, measureFrom, measureTo, timeoutMs: opt.timeoutMs },
         opt.clients,
         measureTo - Date.now() + opt.timeoutMs + 30_000,
@@ -464,7 +400,7 @@ async function main(): Promise<void> {
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> => {
     cleaning ??= (async () => {
-      await pool?.close().catch(() => undefined);
+      await pool?.close({ type: 'close' }).catch(() => undefined);
       await running?.stop().catch(() => undefined);
       if (!opt.keep) await rm(baseDir, { recursive: true, force: true }).catch(() => undefined);
       else console.error(`data and logs kept in ${baseDir}`);
@@ -478,7 +414,7 @@ async function main(): Promise<void> {
   const disarm = guardRun(cleanup, budgetMs);
 
   try {
-    pool = new Pool();
+    pool = new WorkerPool(import.meta.url);
     await pool.start(opt.workers);
     const rows: RunRow[] = [];
     for (let round = 1; round <= opt.rounds; round++) {

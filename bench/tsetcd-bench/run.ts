@@ -10,10 +10,9 @@
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Worker } from 'node:worker_threads';
 import { EtcdClient } from '../../src/client/index.js';
 import { pidCpuSeconds } from '../common/proc.js';
-import { startModuleWorker } from '../common/workers.js';
+import { WorkerPool } from '../common/workers.js';
 import type { Command, Config } from './flags.js';
 import { numberedKey, randInt, randomBytes } from './keys.js';
 import {
@@ -44,88 +43,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const WATCH_STALL_MS = 10_000;
 /** How often the progress bar is updated. */
 const PROGRESS_MS = 200;
-
-/** Worker threads that answer orders by id. */
-class Pool {
-  private readonly workers: Worker[] = [];
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
-
-  get size(): number {
-    return this.workers.length;
-  }
-
-  async start(n: number): Promise<void> {
-    const ready: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      const w = startModuleWorker(WORKER_URL, { tsetcdBenchWorker: true, index: i });
-      this.workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`worker ${i} not ready within 30 s`)), 30_000);
-          w.on('message', (m: Reply) => {
-            if (m.type === 'ready') {
-              clearTimeout(t);
-              resolve();
-              return;
-            }
-            const p = this.pending.get(m.id);
-            if (!p) return;
-            this.pending.delete(m.id);
-            if (m.type === 'fatal') p.reject(new Error(`worker ${i}: ${m.error}`));
-            else p.resolve(m);
-          });
-          w.on('error', (e) => {
-            clearTimeout(t);
-            reject(e);
-            for (const p of this.pending.values()) p.reject(e);
-            this.pending.clear();
-          });
-        }),
-      );
-    }
-    await Promise.all(ready);
-  }
-
-  call<T extends Reply>(worker: number, order: OrderBody, timeoutMs: number): Promise<T> {
-    const w = this.workers[worker];
-    if (!w) return Promise.reject(new Error(`no worker ${worker}`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`worker ${worker}: no answer to ${order.type} within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (r) => {
-          clearTimeout(t);
-          resolve(r as T);
-        },
-        reject: (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      });
-      w.postMessage({ ...order, id } as Order);
-    });
-  }
-
-  all<T extends Reply>(order: (worker: number) => OrderBody, timeoutMs: number): Promise<T[]> {
-    return Promise.all(this.workers.map((_, i) => this.call<T>(i, order(i), timeoutMs)));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(
-      this.workers.map(async (w, i) => {
-        const exited = new Promise((r) => w.once('exit', r));
-        await Promise.race([this.call(i, { type: 'close' }, 5000).catch(() => undefined), sleep(5000)]);
-        await Promise.race([exited, sleep(1000)]);
-        await w.terminate();
-      }),
-    );
-    this.workers.length = 0;
-  }
-}
 
 export interface ProgressSink {
   start(total: number, label: string): void;
@@ -176,7 +93,7 @@ interface Window {
 
 /** One tsetcd-bench run: `run()` once, `abort()` from a signal handler, `close()` at the end. */
 export class BenchRunner {
-  private readonly pool = new Pool();
+  private readonly pool = new WorkerPool<OrderBody, Reply>(WORKER_URL, (index) => ({ tsetcdBenchWorker: true, index }));
   private readonly ctlBuf = new SharedArrayBuffer(CTL_SLOTS * 4);
   private readonly ctl = new Int32Array(this.ctlBuf);
   private aborted = false;
@@ -200,7 +117,7 @@ export class BenchRunner {
 
   async close(): Promise<void> {
     this.progress.stop();
-    await this.pool.close();
+    await this.pool.close({ type: 'close' });
   }
 
   async run(): Promise<BenchResult> {
