@@ -4,6 +4,7 @@
 export { EtcdClient, DEFAULT_TIMEOUT_MS, type CallOptions, type ClientOptions } from './client.js';
 export { CLASSIFICATION, ClientError, Status, classify, statusName, type StatusCode } from './errors.js';
 export { LeaseKeepAliveStream, WatchStream } from './streams.js';
+export { DEFAULT_SESSION_TTL_S, Mutex, Session, prefixEnd } from './concurrency.js';
 export type {
   Bytes,
   CompactResponse,

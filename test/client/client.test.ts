@@ -12,7 +12,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster, freePort } from '../../cluster/local-cluster.js';
 import { ETCD_BIN, startRealEtcdCluster, type RealEtcdCluster } from '../../cluster/real-etcd.js';
-import { CLASSIFICATION, ClientError, EtcdClient, Status, classify, type WatchResponse, type WatchStream } from '../../src/client/index.js';
+import { CLASSIFICATION, ClientError, EtcdClient, Mutex, Session, Status, classify, prefixEnd, type WatchResponse, type WatchStream } from '../../src/client/index.js';
 import { catalog } from '../../src/errors.js';
 
 const system = process.env['CLIENT_TEST_SYSTEM'] === 'tsetcd' ? 'tsetcd' : 'etcd';
@@ -455,6 +455,25 @@ describe.skipIf(!ready)(title, () => {
       pinned.close();
     }
   });
+
+  it('Mutex over a Session: the second locker waits until the first unlocks; closing a session releases its lease', async () => {
+    const [sa, sb] = [await Session.open(c, 10), await Session.open(c, 10)];
+    const [a, b] = [new Mutex(c, sa, 'mutex-test'), new Mutex(c, sb, 'mutex-test')];
+    expect(a.key.toString()).toBe(`mutex-test/${sa.lease.toString(16)}`);
+    await a.lock();
+    let bHolds = false;
+    const bLocked = b.lock().then(() => (bHolds = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bHolds).toBe(false);
+    await a.unlock();
+    await bLocked;
+    expect((await c.range({ key: 'mutex-test/', rangeEnd: prefixEnd(Buffer.from('mutex-test/')) })).kvs.map((kv) => s(kv.key))).toEqual([b.key.toString()]);
+    await sb.close();
+    await sa.close();
+    expect((await c.range({ key: 'mutex-test/', rangeEnd: prefixEnd(Buffer.from('mutex-test/')), countOnly: true })).count).toBe(0);
+    expect(prefixEnd(Buffer.from([0x61, 0xff]))).toEqual(Buffer.from([0x62]));
+    expect(prefixEnd(Buffer.from([0xff]))).toEqual(Buffer.from([0]));
+  });
 });
 
 // Last, as it stops the server.
@@ -524,4 +543,5 @@ describe('client error classification table', () => {
     ] as const;
     for (const [code, msg] of indefinite) expect(classify(code, msg).definite, msg).toBe(false);
   });
+
 });
