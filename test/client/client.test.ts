@@ -543,5 +543,4 @@ describe('client error classification table', () => {
     ] as const;
     for (const [code, msg] of indefinite) expect(classify(code, msg).definite, msg).toBe(false);
   });
-
 });
