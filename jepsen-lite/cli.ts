@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BUGS } from '../src/server/test-hooks.js';
+import { BUGS } from '../src/util/test-hook-names.js';
 import { exportRunDir } from './export.js';
 import { runMatrix, PRESETS } from './matrix.js';
 import { NEMESES, NEMESIS_MODES } from './nemesis/index.js';

@@ -4,7 +4,7 @@
  * fire. stop() disarms it if the member still runs, or restarts the member if the panic took it
  * down. While armed, the member's own exit is an expected one (the log says "failpoint fired").
  */
-import { FAILPOINTS } from '../../src/server/test-hooks.js';
+import { FAILPOINTS } from '../../src/util/test-hook-names.js';
 import type { Prng } from '../../src/util/prng.js';
 import type { RunContext } from '../types.js';
 import { errorText } from './admin.js';

@@ -20,32 +20,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Fs, FsFile, OpenFlags } from '../wal/fs.js';
 import type { Logger } from '../util/logger.js';
-
-export const FAILPOINTS = [
-  'beforeWalSave',
-  'afterWalSave',
-  'beforeApply',
-  'afterApply',
-  'beforeSnapshotSave',
-  'afterSnapshotSave',
-  'beforeSnapshotInstall',
-  'afterSnapshotInstall',
-  'beforeCompaction',
-  'beforeWatchResponse',
-] as const;
-export type FailpointName = (typeof FAILPOINTS)[number];
-
-export const BUGS = [
-  /** Linearizable reads are served from local state without a ReadIndex round. */
-  'read-without-readindex',
-  /** The WAL acknowledges saves without fsyncing them. */
-  'ack-before-fsync',
-  /** One watch event (every 50th sent on a stream) is left out of its response. */
-  'skip-watch-event',
-  /** Lock grants the lock at once, without waiting for earlier holders (or their leases). */
-  'lock-without-lease-check',
-] as const;
-export type BugName = (typeof BUGS)[number];
+import { BUGS, FAILPOINTS, type BugName, type FailpointName } from '../util/test-hook-names.js';
 
 type Action = { readonly kind: 'panic' } | { readonly kind: 'sleep'; readonly ms: number } | { readonly kind: 'error' };
 
