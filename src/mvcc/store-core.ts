@@ -169,7 +169,8 @@ export class StoreCore {
       }
     }
     if (keys.length === 0) return kvs;
-    const values = keys.length <= SYNC_READ_KEYS && (this.db.supports as { getSync?: boolean }).getSync === true ? keys.map((k) => this.db.getSync<Buffer, Buffer>(k, BUFFERS)) : await this.db.getMany<Buffer, Buffer>(keys, BUFFERS);
+    const sync = keys.length <= SYNC_READ_KEYS && (this.db.supports as { getSync?: boolean }).getSync === true;
+    const values = sync ? keys.map((k) => this.db.getSync<Buffer, Buffer>(k, BUFFERS)) : await this.db.getMany<Buffer, Buffer>(keys, BUFFERS);
     assert(values.length === keys.length, 'getMany returned the wrong number of values');
     for (let j = 0; j < keys.length; j++) {
       const raw = values[j];
