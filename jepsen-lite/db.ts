@@ -28,9 +28,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** The repository, or dist/ when running the built harness (dist/jepsen-lite/cli.js). */
 export const REPO_ROOT = path.join(HERE, '..');
 /** The member's entry: the TypeScript through tsx from a checkout, the built JS from dist/. */
-const MEMBER_COMMAND: readonly string[] = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd.ts'))
-  ? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/tsetcd.ts')]
-  : [path.join(REPO_ROOT, 'src/cli/tsetcd.js')];
+const MEMBER_COMMAND: readonly string[] = existsSync(path.join(REPO_ROOT, 'src/cli/tsetcd-test.ts'))
+  ? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/tsetcd-test.ts')]
+  : [path.join(REPO_ROOT, 'src/cli/tsetcd-test.js')];
 
 /** How a member process ended, for the health check (item 31). */
 export interface ExitRecord {

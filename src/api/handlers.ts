@@ -16,7 +16,7 @@
  */
 import { EtcdError, GrpcCode } from '../errors.js';
 import { campaign, leader, proclaim, resign } from '../server/election.js';
-import { lock, unlock } from '../server/lock.js';
+import { lock, unlock, type LockPolicy } from '../server/lock.js';
 import type { LeaderKey, MemberService } from '../server/service.js';
 import {
   deleteRangeRequestIn,
@@ -84,7 +84,7 @@ function unary<Req>(fn: (request: Req, call: CallInfo) => Promise<ResponseOut>):
 }
 
 /** The unary handlers by full gRPC path. */
-export function createHandlers(service: MemberService): ReadonlyMap<string, UnaryHandler> {
+export function createHandlers(service: MemberService, opts: { readonly lockPolicy?: LockPolicy } = {}): ReadonlyMap<string, UnaryHandler> {
   const { maxRequestBytes, maxTxnOps } = service.limits;
 
   // etcd refuses a proposal whose encoded request is larger than --max-request-bytes.
@@ -230,7 +230,7 @@ export function createHandlers(service: MemberService): ReadonlyMap<string, Unar
     ['/etcdserverpb.Maintenance/Defragment', unary<object>(() => Promise.resolve({}))],
 
     ...leaseHandlers(service),
-    ...lockHandlers(service),
+    ...lockHandlers(service, opts.lockPolicy),
     ...electionHandlers(service),
   ]);
 }
@@ -280,12 +280,12 @@ function embedded<Req>(fn: (request: Req, call: CallInfo) => Promise<ResponseOut
   };
 }
 
-function lockHandlers(service: MemberService): [string, UnaryHandler][] {
+function lockHandlers(service: MemberService, policy: LockPolicy | undefined): [string, UnaryHandler][] {
   return [
     [
       '/v3lockpb.Lock/Lock',
       embedded<LockRequestMsg>(async (m, call) => {
-        const r = await lock(service, m.name, idIn(m.lease), call.signal);
+        const r = await lock(service, m.name, idIn(m.lease), call.signal, policy);
         return { header: headerOut(r.header), key: r.key };
       }),
     ],

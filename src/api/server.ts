@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { MemberService } from '../server/service.js';
+import type { LockPolicy } from '../server/lock.js';
 import { nopLogger, type Logger } from '../util/index.js';
 import { createGateway } from './gateway.js';
 import { createGrpcServer } from './grpc-services.js';
@@ -20,6 +21,8 @@ export interface ApiServerOptions {
   /** URLs to serve clients on, e.g. `http://127.0.0.1:2379`; port 0 picks a free port. */
   readonly listenClientUrls: readonly string[];
   readonly logger?: Logger;
+  /** The Lock service's policy (test entry points only; etcd's by default). */
+  readonly lockPolicy?: LockPolicy;
 }
 
 export interface ApiServer {
@@ -36,7 +39,7 @@ export async function startApiServer(service: MemberService, options: ApiServerO
   const logger = options.logger ?? nopLogger;
   const addresses = options.listenClientUrls.map(parseListenUrl);
   const protos = apiProtos();
-  const handlers = createHandlers(service);
+  const handlers = createHandlers(service, options.lockPolicy ? { lockPolicy: options.lockPolicy } : {});
   const streamHandlers = createStreamHandlers(service);
   const maxReceiveBytes = service.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES;
 

@@ -21,7 +21,7 @@ import {
   type Ready,
   type SnapshotStatus,
   type SoftState,
-  type StateType,
+  StateType,
 } from './types.js';
 
 export interface Status {
@@ -207,6 +207,36 @@ export class RawNode {
       config: r.trk.confState(),
       progress,
     };
+  }
+
+  // Cheap reads of the node's state for the application's hot paths (status() builds maps).
+
+  term(): number {
+    return this.raft.term;
+  }
+
+  lead(): NodeId {
+    return this.raft.lead;
+  }
+
+  isLeader(): boolean {
+    return this.raft.state === StateType.Leader;
+  }
+
+  committed(): number {
+    return this.raft.log.committed;
+  }
+
+  lastIndex(): number {
+    return this.raft.log.lastIndex();
+  }
+
+  hardState(): HardState {
+    return this.raft.hardState();
+  }
+
+  confState(): ConfState {
+    return this.raft.trk.confState();
   }
 
   private softState(): SoftState {

@@ -1,5 +1,4 @@
 import type { Logger } from '../util/logger.js';
-import type { TestHooks } from './test-hooks.js';
 
 /** One member's configuration, with etcd's flag names in comments and etcd's defaults. */
 export interface ServerConfig {
@@ -36,8 +35,6 @@ export interface ServerConfig {
   /** --experimental-watch-progress-notify-interval (ms): progress notifications for idle watchers. */
   readonly watchProgressNotifyMs: number;
   readonly logger: Logger;
-  /** The fault harness's hooks (test-hooks.ts); absent unless TSETCD_TEST_HOOKS=1. */
-  readonly testHooks?: TestHooks;
 }
 
 export const DEFAULTS = {

@@ -10,7 +10,7 @@ import type { Message } from '../raft/index.js';
 import type { FailpointName } from '../util/test-hook-names.js';
 import type { Fs } from '../wal/index.js';
 import type { ErrorCode } from '../errors.js';
-import type { Member } from './service.js';
+import type { Member, WatchResult } from './service.js';
 
 /** Wall-clock time in milliseconds (lease expiry, request ids, member ids of added members). */
 export interface Clock {
@@ -135,4 +135,18 @@ export interface MemberEnv {
   readonly databases: Databases;
   readonly network: PeerNetwork;
   readonly failpoints: Failpoints;
+}
+
+/**
+ * Test strategies, injected at construction: production passes none and gets etcd's behaviour.
+ * The fault harness's bug switches are strategies that the simulation and jepsen-lite must
+ * catch (positive controls).
+ */
+export interface MemberStrategies {
+  /** How a linearizable read is confirmed (read-index.ts ReadPolicy). */
+  readonly readPolicy?: (confirm: () => Promise<void>) => Promise<void>;
+  /** A filter per watch stream for the responses going out. */
+  readonly watchOutgoing?: () => (result: WatchResult) => WatchResult;
+  /** Where commit-only hard states go (raft-storage.ts DiskStorageOptions.commitOnly). */
+  readonly commitOnly?: 'wal' | 'memory';
 }

@@ -8,6 +8,15 @@ import { EtcdError } from '../errors.js';
 import { byCreateRevision, existingKv, keyPrefix, rangeKvsAt, sessionLease, waiterKey, waitDeletes } from './concurrency.js';
 import { CompareResult, CompareTarget, SortOrder, type MemberService, type ResponseHeader } from './service.js';
 
+/**
+ * How a waiter that is not first gets the lock. Production waits until every earlier waiter is
+ * gone; the fault harness's `lock-without-lease-check` control grants at once, whoever holds
+ * the lock, and must be caught.
+ */
+export type LockPolicy = (waitForEarlier: () => Promise<ResponseHeader>, enqueued: ResponseHeader) => Promise<ResponseHeader>;
+
+export const WAIT_FOR_EARLIER: LockPolicy = (waitForEarlier) => waitForEarlier();
+
 export interface LockResult {
   readonly header: ResponseHeader;
   /** The waiter key that holds the lock. */
@@ -19,7 +28,7 @@ export interface LockResult {
  * A lease that does not exist fails with LeaseNotFound. When `signal` aborts while waiting, the
  * waiter key is deleted, as etcd's Mutex does, and Canceled is thrown.
  */
-export async function lock(service: MemberService, name: Uint8Array, lease: bigint, signal: AbortSignal): Promise<LockResult> {
+export async function lock(service: MemberService, name: Uint8Array, lease: bigint, signal: AbortSignal, policy: LockPolicy = WAIT_FOR_EARLIER): Promise<LockResult> {
   const leaseId = await sessionLease(service, lease);
   const prefix = keyPrefix(name);
   const key = waiterKey(prefix, leaseId);
@@ -33,10 +42,8 @@ export async function lock(service: MemberService, name: Uint8Array, lease: bigi
   const myRevision = t.succeeded ? t.header.revision : existingKv(t.responses).createRevision;
   const first = rangeKvsAt(t.responses, 1)[0];
   if (first === undefined || first.createRevision === myRevision) return { header: t.header, key };
-  // The fault harness's positive control: grant at once, whoever holds the lock.
-  if (service.testBug?.('lock-without-lease-check') === true) return { header: t.header, key };
   try {
-    const header = await waitDeletes(service, prefix, myRevision - 1, signal);
+    const header = await policy(() => waitDeletes(service, prefix, myRevision - 1, signal), t.header);
     return { header, key };
   } catch (e) {
     await releaseQuietly(service, key);

@@ -11,6 +11,12 @@ export interface DiskStorageOptions {
   readonly segmentBytes?: number;
   /** Snapshot files to keep besides the newest. */
   readonly keepSnapshots?: number;
+  /**
+   * Where a hard state whose only change is the commit index goes: 'wal' (production, as etcd:
+   * written with the next WAL record and at close, without an fsync of its own) or 'memory'
+   * (the `stale-commit-restart` control: never written, so a restart finds an old commit index).
+   */
+  readonly commitOnly?: 'wal' | 'memory';
 }
 
 export interface OpenedStorage {
@@ -39,6 +45,9 @@ export interface OpenedStorage {
 export class DiskRaftStorage implements Storage {
   private readonly mem = new MemoryStorage();
   private readonly keepSnapshots: number;
+  private readonly commitOnly: 'wal' | 'memory';
+  /** A commit-only hard state not written yet: it goes with the next WAL write, or at close. */
+  private unwritten: HardState | undefined;
 
   private constructor(
     private readonly wal: Wal,
@@ -47,6 +56,7 @@ export class DiskRaftStorage implements Storage {
     opts: DiskStorageOptions,
   ) {
     this.keepSnapshots = opts.keepSnapshots ?? 5;
+    this.commitOnly = opts.commitOnly ?? 'wal';
   }
 
   /** Open (or create, with `metadata`) the storage in dir. */
@@ -143,15 +153,41 @@ export class DiskRaftStorage implements Storage {
       await this.snapshotter.save({ index: m.index, term: m.term, configuration: m.confState, data: rd.snapshot.data });
       await this.wal.saveSnapshotMarker({ index: m.index, term: m.term });
     }
-    if (rd.hardState !== undefined || rd.entries.length > 0) await this.wal.save(rd.hardState, rd.entries);
+    // A newer hard state replaces the unwritten one; without one, the unwritten one rides along.
+    const hardState = rd.hardState ?? this.unwritten;
+    this.unwritten = undefined;
+    if (hardState !== undefined || rd.entries.length > 0) await this.wal.save(hardState, rd.entries);
     if (rd.snapshot) this.mem.applySnapshot(rd.snapshot);
     this.mem.append(rd.entries);
     if (rd.hardState) this.mem.setHardState(rd.hardState);
   }
 
-  /** A hard state whose only change is the commit index: kept in memory, not written (no fsync). */
+  /**
+   * A hard state whose only change is the commit index: no fsync for it (as etcd's MustSync),
+   * but it is written with the next WAL record and at close, so a restart does not find an old
+   * commit index (and with it an old configuration: see raiseCommit).
+   */
   noteHardState(hs: HardState | undefined): void {
-    if (hs) this.mem.setHardState(hs);
+    if (!hs) return;
+    this.mem.setHardState(hs);
+    if (this.commitOnly === 'wal') this.unwritten = hs;
+  }
+
+  /**
+   * At a restart, before raft reads the hard state: entries up to `appliedIndex` (the state
+   * machine's consistent index) were applied, so they were committed, even when the commit index
+   * on disk is older (a crash lost the record that carried it). Raising it makes raft hand those
+   * entries out again, configuration changes among them, before this member campaigns: without
+   * it, the member would run under the configuration of its last snapshot, which it may have
+   * left long ago (and win elections its real quorum never saw).
+   */
+  raiseCommit(appliedIndex: number): void {
+    if (this.commitOnly !== 'wal') return;
+    const hs = this.mem.initialState().hardState;
+    const commit = Math.min(appliedIndex, this.lastIndex());
+    if (commit <= hs.commit) return;
+    this.logger.info('raft storage: commit index raised to the applied index', { from: hs.commit, to: commit });
+    this.mem.setHardState({ ...hs, commit });
   }
 
   /**
@@ -172,7 +208,9 @@ export class DiskRaftStorage implements Storage {
     return snap;
   }
 
+  /** Writes the unwritten commit index (a clean stop keeps it), then closes the WAL. */
   async close(): Promise<void> {
+    if (this.unwritten !== undefined) await this.save({ entries: [] }).catch((e: unknown) => this.logger.warn('raft storage: writing the commit index at close failed', { error: String(e) }));
     await this.wal.close();
   }
 

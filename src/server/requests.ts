@@ -1,6 +1,6 @@
 import { Packr } from 'msgpackr';
-import type { DeleteRangeRequest, PutRequest } from '../mvcc/index.js';
-import type { TxnCall } from './service.js';
+import type { DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse, TxnResponse } from '../mvcc/index.js';
+import type { Member, TxnCall } from './service.js';
 
 /**
  * What a normal raft entry carries: one client request (or an internal one), with the id the
@@ -18,6 +18,28 @@ export type InternalRequest =
   | { readonly id: bigint; readonly op: 'leaseRevoke'; readonly leaseId: bigint }
   /** etcd's LeaseCheckpoint: how long leases had left. No longer proposed; applied from older logs. */
   | { readonly id: bigint; readonly op: 'leaseCheckpoint'; readonly checkpoints: { readonly id: bigint; readonly remainingMs: number }[] };
+
+export type RequestOp = InternalRequest['op'];
+
+/** One request of the given op. */
+export type RequestOf<Op extends RequestOp> = Extract<InternalRequest, { readonly op: Op }>;
+
+/** What applying each op gives its proposer (an etcd error fails it instead). */
+export interface ApplyResults {
+  put: PutResponse;
+  deleteRange: DeleteRangeResponse;
+  txn: TxnResponse;
+  compaction: { readonly rev: number };
+  attributes: Record<string, never>;
+  leaseGrant: { readonly ttl: number };
+  leaseRevoke: Record<string, never>;
+  leaseCheckpoint: Record<string, never>;
+}
+
+/** What applying a configuration change gives its proposer. */
+export interface ConfChangeResult {
+  readonly member: Member;
+}
 
 /** What a ConfChange entry's context carries: the proposer's request id and the member. */
 export interface ConfChangeContext {

@@ -226,9 +226,6 @@ export interface MemberService {
   leaseTimeToLive(id: bigint, withKeys: boolean): Promise<LeaseTimeToLiveResult>;
   leaseLeases(): Promise<LeaseLeasesResult>;
 
-  /** Whether a test-only bug switch is on (src/server/test-hooks.ts); absent in production code paths. */
-  testBug?(name: 'lock-without-lease-check'): boolean;
-
   /** The limits the API layer enforces before calling in (etcd's flags). */
   readonly limits: { readonly maxRequestBytes: number; readonly maxTxnOps: number };
 }

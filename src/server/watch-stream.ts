@@ -19,7 +19,7 @@
  */
 import { DUPLICATE_WATCH_ID, fillPrevKvs, FilterType, type KvAt, type WatchHub, type WatchResponse, type WatchStream } from '../watch/index.js';
 import type { Event, MemberWatchStream, ResponseHeader, WatchCreate, WatchResult } from './service.js';
-import type { TestHooks } from './test-hooks.js';
+import type { Failpoints } from './env.js';
 
 /** etcd's text for a watch whose key is not before its range end. */
 export const EMPTY_WATCHER_RANGE = 'mvcc: watcher range is empty';
@@ -38,8 +38,12 @@ export interface WatchStreamDeps {
   wantSync(): void;
   /** The stream closed (the member stops tracking it). */
   onClose(): void;
-  /** The fault harness's failpoints and bug switches. */
-  readonly hooks?: TestHooks;
+  readonly failpoints: Failpoints;
+  /**
+   * What each response passes through on its way out: production sends it as it is; the fault
+   * harness's `skip-watch-event` control drops events, and must be caught.
+   */
+  readonly outgoing?: (result: WatchResult) => WatchResult;
 }
 
 interface Options {
@@ -71,8 +75,6 @@ export class ServerWatchStream implements MemberWatchStream {
   private waiting: (() => void) | undefined;
   private closed = false;
   private progressRequested = false;
-  /** Events sent, for the skip-watch-event bug switch. */
-  private sentEvents = 0;
 
   constructor(private readonly deps: WatchStreamDeps) {
     this.stream = deps.hub.newStream((resp) => this.offer(resp));
@@ -165,10 +167,10 @@ export class ServerWatchStream implements MemberWatchStream {
       if (item.kind === 'hub' && this.joinable.get(item.resp.watchId) === item) this.joinable.delete(item.resp.watchId);
       if (this.queue.length === this.deps.maxQueued - 1) this.deps.wantSync();
       if (item.kind === 'control') return item.result;
-      const hooks = this.deps.hooks;
-      if (hooks?.armed) await hooks.hit('beforeWatchResponse');
+      const fp = this.deps.failpoints;
+      if (fp.armed) await fp.hit('beforeWatchResponse');
       const result = await this.toResult(item.resp);
-      if (result !== undefined) return hooks?.bug('skip-watch-event') ? this.skipEvery50th(result) : result;
+      if (result !== undefined) return this.deps.outgoing ? this.deps.outgoing(result) : result;
     }
   }
 
@@ -181,14 +183,6 @@ export class ServerWatchStream implements MemberWatchStream {
     this.pieces.length = 0;
     this.wakeReader();
     this.deps.onClose();
-  }
-
-  /** The skip-watch-event bug: every 50th event sent on the stream is left out. */
-  private skipEvery50th(result: WatchResult): WatchResult {
-    const before = this.sentEvents;
-    this.sentEvents += result.events.length;
-    if (Math.floor(this.sentEvents / 50) === Math.floor(before / 50)) return result;
-    return { ...result, events: result.events.filter((_, i) => (before + i + 1) % 50 !== 0) };
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The names the server's test hooks (src/server/test-hooks.ts) answer to, shared with the
+ * The names the test entry point's hooks (src/cli/test-hooks.ts) answer to, shared with the
  * fault-injection harness (jepsen-lite/), which sets them through TSETCD_FAILPOINTS, TSETCD_BUGS
  * and the peer port but does not reach into the server.
  */
@@ -26,5 +26,7 @@ export const BUGS = [
   'skip-watch-event',
   /** Lock grants the lock at once, without waiting for earlier holders (or their leases). */
   'lock-without-lease-check',
+  /** Commit-only hard states are never written, and a restart trusts the old commit index on disk. */
+  'stale-commit-restart',
 ] as const;
 export type BugName = (typeof BUGS)[number];

@@ -10,6 +10,7 @@
 import { MemoryLevel } from 'memory-level';
 import { EtcdError } from '../../src/errors.js';
 import { MvccStore, isTxnReadOnly, type Applied, type KeyValue } from '../../src/mvcc/index.js';
+import { NO_FAILPOINTS } from '../../src/server/env.js';
 import { ServerWatchStream } from '../../src/server/watch-stream.js';
 import { WatchHub } from '../../src/watch/index.js';
 import type {
@@ -238,6 +239,7 @@ export class FakeMember implements MemberService {
       header: (rev) => this.header(rev),
       kvAt: async (key, rev) => (await this.store.range(key, undefined, { revision: rev })).kvs[0],
       maxResponseBytes: this.limits.maxRequestBytes,
+      failpoints: NO_FAILPOINTS,
       maxQueued: this.maxQueued,
       wantSync: () => this.kickSync(),
       onClose: () => {},

@@ -9,17 +9,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../cluster/local-cluster.js';
 import { DEFAULTS, type ServerConfig } from '../../src/server/config.js';
 import { lock } from '../../src/server/lock.js';
-import { EtcdServer } from '../../src/server/member.js';
+import { realEnv } from '../../src/server/real-env.js';
+import { createMember, type V3Server } from '../../src/server/v3-server.js';
 import type { MemberWatchStream, WatchResult } from '../../src/server/service.js';
-import { TestHooks } from '../../src/server/test-hooks.js';
+import { hookedMember, TestHooks } from '../../src/cli/test-hooks.js';
 import { nopLogger } from '../../src/util/index.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 const str = (u: Uint8Array): string => Buffer.from(u).toString();
 
-const started: { server: EtcdServer; dir: string }[] = [];
+const started: { server: V3Server; dir: string }[] = [];
 
-async function startMember(overrides: Partial<ServerConfig> = {}): Promise<{ server: EtcdServer; dir: string; cfg: ServerConfig }> {
+function newMember(cfg: ServerConfig, hooks?: TestHooks): V3Server {
+  const wired = hooks ? hookedMember(hooks, path.join(cfg.dataDir, 'member')) : undefined;
+  return createMember(cfg, realEnv(cfg.logger, wired?.env), wired?.strategies);
+}
+
+async function startMember(overrides: Partial<ServerConfig> = {}, hooks?: TestHooks): Promise<{ server: V3Server; dir: string; cfg: ServerConfig }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tsetcd-member-'));
   const peer = `http://127.0.0.1:${await freePort()}`;
   const cfg: ServerConfig = {
@@ -36,7 +42,7 @@ async function startMember(overrides: Partial<ServerConfig> = {}): Promise<{ ser
     logger: nopLogger,
     ...overrides,
   };
-  const server = new EtcdServer(cfg);
+  const server = newMember(cfg, hooks);
   await server.start();
   started.push({ server, dir });
   for (let i = 0; i < 200 && !server.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -259,7 +265,7 @@ describe('member: leases', () => {
     await server.put({ key: b('kept'), value: b('1'), lease: g.id });
     await server.stop();
     started.length = 0;
-    const again = new EtcdServer(cfg);
+    const again = newMember(cfg);
     await again.start();
     started.push({ server: again, dir: cfg.dataDir });
     for (let i = 0; i < 200 && !again.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -274,7 +280,7 @@ describe('member: leases', () => {
 describe('member: test hooks', () => {
   it('lease expiry reads the hooks clock: a jump forward expires a long lease at once', async () => {
     const hooks = new TestHooks([], nopLogger);
-    const { server } = await startMember({ testHooks: hooks });
+    const { server } = await startMember({}, hooks);
     const g = await server.leaseGrant(60, 0n);
     await server.put({ key: b('jump'), value: b('1'), lease: g.id });
     hooks.setClock({ offsetMs: 61_000 });
@@ -285,7 +291,7 @@ describe('member: test hooks', () => {
   });
 
   it('the skip-watch-event bug leaves out every 50th event of a stream', async () => {
-    const { server } = await startMember({ testHooks: new TestHooks(['skip-watch-event'], nopLogger) });
+    const { server } = await startMember({}, new TestHooks(['skip-watch-event'], nopLogger));
     const w = server.watch();
     w.create({ key: b('s'), rangeEnd: b('t') });
     await take(w, 1);
@@ -304,11 +310,13 @@ describe('member: test hooks', () => {
 
   it('the lock-without-lease-check bug grants a held lock at once; without it the second waits', async () => {
     for (const bug of [false, true]) {
-      const { server } = await startMember({ testHooks: new TestHooks(bug ? ['lock-without-lease-check'] : [], nopLogger) });
+      const hooks = new TestHooks(bug ? ['lock-without-lease-check'] : [], nopLogger);
+      const { server, dir } = await startMember({}, hooks);
+      const policy = hookedMember(hooks, dir).lockPolicy;
       const [l1, l2] = [(await server.leaseGrant(30, 0n)).id, (await server.leaseGrant(30, 0n)).id];
       await lock(server, b('L'), l1, new AbortController().signal);
       const waiting = new AbortController();
-      const second = lock(server, b('L'), l2, waiting.signal).then(() => 'granted', () => 'aborted');
+      const second = lock(server, b('L'), l2, waiting.signal, policy).then(() => 'granted', () => 'aborted');
       setTimeout(() => waiting.abort(), 500);
       expect(await second).toBe(bug ? 'granted' : 'aborted');
       await server.stop();
@@ -317,7 +325,7 @@ describe('member: test hooks', () => {
 
   it('a failpoint that errors in apply stops the member, logged as fired', async () => {
     const hooks = new TestHooks([], nopLogger);
-    const { server } = await startMember({ testHooks: hooks });
+    const { server } = await startMember({}, hooks);
     hooks.setFailpoint('beforeApply', 'error');
     await expect(server.put({ key: b('x'), value: b('1') })).rejects.toMatchObject({ code: expect.stringMatching(/Timeout|Stopped/) });
     await server.whenStopped();
@@ -332,10 +340,10 @@ describe('member: a lost WAL', () => {
     await server.stop();
     const wal = path.join(cfg.dataDir, 'member', 'wal');
     for (const f of await readdir(wal)) await rm(path.join(wal, f));
-    await expect(new EtcdServer(cfg).start()).rejects.toThrow(/holds no WAL segment but the member has a database/);
+    await expect(newMember(cfg).start()).rejects.toThrow(/holds no WAL segment but the member has a database/);
     // No database yet (a crash while the WAL was being created): a fresh start.
     await rm(path.join(cfg.dataDir, 'member', 'db'), { recursive: true });
-    const again = new EtcdServer(cfg);
+    const again = newMember(cfg);
     await again.start();
     started.push({ server: again, dir: cfg.dataDir });
     for (let i = 0; i < 200 && !again.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));

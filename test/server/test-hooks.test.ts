@@ -3,9 +3,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PeerClient } from '../../src/server/peer-client.js';
+import { PeerClient } from '../../src/server/peer-http.js';
 import { boundTcpNetwork, parsePeerUrl } from '../../src/transport/index.js';
-import { FailpointError, SyncRecordingFs, TestHooks } from '../../src/server/test-hooks.js';
+import { FailpointError, SyncRecordingFs, TestHooks } from '../../src/cli/test-hooks.js';
 import { fragments } from '../../src/server/watch-stream.js';
 import { nodeFs } from '../../src/wal/fs.js';
 import { nopLogger } from '../../src/util/index.js';
@@ -98,7 +98,7 @@ describe('test hooks: peer source address', () => {
     const seen: string[] = [];
     const server = http.createServer((req, res) => {
       seen.push(`http ${req.socket.remoteAddress ?? ''}`);
-      res.end('{"ok":true}');
+      res.end('{"ttls":[7]}');
     });
     server.on('connection', (s) => seen.push(`tcp ${s.remoteAddress ?? ''}`));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -107,9 +107,9 @@ describe('test hooks: peer source address', () => {
       const socket = await boundTcpNetwork('127.0.0.7').connect(parsePeerUrl(`http://127.0.0.1:${port}`), 2000, new AbortController().signal);
       socket.destroy();
       const client = new PeerClient('127.0.0.8');
-      const r = await client.request(`http://127.0.0.1:${port}`, 'GET', '/x', 2000);
+      const r = await client.request(`http://127.0.0.1:${port}`, { kind: 'keepalive', ids: [1n] }, 2000);
       client.close();
-      expect(r).toEqual({ status: 200, body: { ok: true } });
+      expect(r).toEqual({ ok: true, answer: { ttls: [7] } });
       expect(seen).toEqual(['tcp 127.0.0.7', 'tcp 127.0.0.8', 'http 127.0.0.8']);
     } finally {
       server.close();

@@ -1,6 +1,8 @@
 /**
- * Test-only hooks for the fault-injection harness (JEPSEN-LITE.md item 4), compiled in and off
- * unless the process is started with TSETCD_TEST_HOOKS=1. Off, each hook costs one boolean test.
+ * Test-only hooks for the fault-injection harness (JEPSEN-LITE.md item 4), used only by the test
+ * entry point (tsetcd-test.ts, which jepsen-lite starts), never by `tsetcd` itself. They reach
+ * the member as what it is built from: a Failpoints object, a clock, a file system wrapper and
+ * strategies (src/server/env.ts), plus a Lock policy for the API and the `/test/*` peer routes.
  *
  * - Failpoints: named points in the member where `panic`, `sleep(ms)` or `error` can be injected,
  *   set at start with TSETCD_FAILPOINTS="name=action;name=action" or later through the peer
@@ -17,8 +19,13 @@
  *   from that loopback address, so the harness's per-link proxies know who is talking.
  */
 import { appendFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import type { Fs, FsFile, OpenFlags } from '../wal/fs.js';
+import type { Failpoints, MemberStrategies } from '../server/env.js';
+import type { LockPolicy } from '../server/lock.js';
+import type { RealEnvOptions } from '../server/real-env.js';
+import type { ResponseHeader, WatchResult } from '../server/service.js';
+import { nodeFs, type Fs, type FsFile, type OpenFlags } from '../wal/fs.js';
 import type { Logger } from '../util/logger.js';
 import { BUGS, FAILPOINTS, type BugName, type FailpointName } from '../util/test-hook-names.js';
 
@@ -31,7 +38,7 @@ export class FailpointError extends Error {
   }
 }
 
-export class TestHooks {
+export class TestHooks implements Failpoints {
   private readonly failpoints = new Map<FailpointName, Action>();
   private readonly bugs: ReadonlySet<BugName>;
   private offsetMs = 0;
@@ -115,6 +122,67 @@ export class TestHooks {
     const s = strobe !== undefined && Math.floor(real / strobe.periodMs) % 2 === 1 ? strobe.ms : 0;
     return real + this.offsetMs + s;
   }
+}
+
+/** What a member is built with under these hooks (see tsetcd-test.ts). */
+export interface HookedMember {
+  readonly env: RealEnvOptions;
+  readonly strategies: MemberStrategies;
+  readonly lockPolicy?: LockPolicy;
+}
+
+/** The environment options, strategies and lock policy these hooks give a member in memberDir. */
+export function hookedMember(hooks: TestHooks, memberDir: string): HookedMember {
+  const fs = new SyncRecordingFs(nodeFs, SyncRecordingFs.recordPath(memberDir), hooks.bug('ack-before-fsync'));
+  return {
+    env: {
+      clock: { nowMs: () => hooks.nowMs() },
+      fs,
+      failpoints: hooks,
+      ...(hooks.peerSourceAddress !== undefined ? { peerSourceAddress: hooks.peerSourceAddress } : {}),
+      extraPeerRoute: (req, res) => serveTestRoute(hooks, req, res),
+    },
+    strategies: {
+      ...(hooks.bug('read-without-readindex') ? { readPolicy: () => Promise.resolve() } : {}),
+      ...(hooks.bug('skip-watch-event') ? { watchOutgoing: skipEvery50th } : {}),
+      ...(hooks.bug('stale-commit-restart') ? { commitOnly: 'memory' as const } : {}),
+    },
+    ...(hooks.bug('lock-without-lease-check') ? { lockPolicy: (_wait: unknown, enqueued: ResponseHeader) => Promise.resolve(enqueued) } : {}),
+  };
+}
+
+/** The skip-watch-event bug, per stream: every 50th event sent on the stream is left out. */
+function skipEvery50th(): (result: WatchResult) => WatchResult {
+  let sent = 0;
+  return (result) => {
+    const before = sent;
+    sent += result.events.length;
+    if (Math.floor(sent / 50) === Math.floor(before / 50)) return result;
+    return { ...result, events: result.events.filter((_, i) => (before + i + 1) % 50 !== 0) };
+  };
+}
+
+/** PUT /test/failpoints/<name> (body: the action) and PUT /test/clock (JSON), for the harness. */
+function serveTestRoute(hooks: TestHooks, req: IncomingMessage, res: ServerResponse): boolean {
+  const pathname = new URL(req.url ?? '/', 'http://peer').pathname;
+  if (req.method !== 'PUT' || !pathname.startsWith('/test/')) return false;
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (d: string) => (body += d.slice(0, 4096)));
+  req.on('end', () => {
+    try {
+      const fp = /^\/test\/failpoints\/([A-Za-z]+)$/.exec(pathname);
+      if (fp) hooks.setFailpoint(fp[1] as string, body.trim());
+      else if (pathname === '/test/clock') hooks.setClock(JSON.parse(body) as { offsetMs?: number; strobeMs?: number; periodMs?: number });
+      else throw new Error(`unknown test hook ${pathname}`);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+    } catch (e) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  });
+  return true;
 }
 
 function isFailpoint(s: string): s is FailpointName {
