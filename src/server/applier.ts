@@ -274,6 +274,7 @@ export class Applier {
   }
 
   private markApplied(index: number): void {
+    assert(index <= this.deps.node.committed(), `applied ${index} beyond the commit index ${this.deps.node.committed()}`);
     this.deps.applied.advanceTo(index);
     this.deps.onApplied(index);
   }

@@ -48,6 +48,8 @@ export class DiskRaftStorage implements Storage {
   private readonly commitOnly: 'wal' | 'memory';
   /** A commit-only hard state not written yet: it goes with the next WAL write, or at close. */
   private unwritten: HardState | undefined;
+  /** The commit index of the newest hard state written to the WAL: no snapshot goes beyond it. */
+  private writtenCommit = 0;
 
   private constructor(
     private readonly wal: Wal,
@@ -99,6 +101,7 @@ export class DiskRaftStorage implements Storage {
     if (snapFile) storage.mem.applySnapshot(fromFile(snapFile));
     storage.mem.append(existing.entries as Entry[]);
     storage.mem.setHardState(existing.hardState as HardState);
+    storage.writtenCommit = existing.hardState.commit;
     logger.info('raft storage: opened', {
       dir,
       snapshotIndex: snapFile?.index ?? 0,
@@ -157,6 +160,7 @@ export class DiskRaftStorage implements Storage {
     const hardState = rd.hardState ?? this.unwritten;
     this.unwritten = undefined;
     if (hardState !== undefined || rd.entries.length > 0) await this.wal.save(hardState, rd.entries);
+    if (hardState !== undefined) this.writtenCommit = Math.max(this.writtenCommit, hardState.commit);
     if (rd.snapshot) this.mem.applySnapshot(rd.snapshot);
     this.mem.append(rd.entries);
     if (rd.hardState) this.mem.setHardState(rd.hardState);
@@ -196,6 +200,7 @@ export class DiskRaftStorage implements Storage {
    * segments the snapshot covers.
    */
   async createSnapshot(index: number, confState: ConfState, data: Uint8Array, keepEntries = 0): Promise<Snapshot> {
+    assert(index <= this.writtenCommit, `snapshot at ${index} beyond the commit index on disk (${this.writtenCommit})`);
     const snap = this.mem.createSnapshot(index, confState, data);
     await this.snapshotter.save({ index, term: snap.metadata.term, configuration: confState, data });
     await this.wal.saveSnapshotMarker({ index, term: snap.metadata.term });

@@ -10,6 +10,7 @@
  *   6. advance(); then maybe a raft snapshot of the applied state.
  */
 import { EntryType, MessageType, NONE, type Message, type NodeId, type RawNode, type Ready, type StateType } from '../raft/index.js';
+import { assert } from '../util/assert.js';
 import type { Logger } from '../util/logger.js';
 import type { Applier } from './applier.js';
 import type { DbSnapshots } from './db-snapshots.js';
@@ -38,6 +39,8 @@ export interface ReadyLoopDeps {
 
 export class ReadyLoop {
   private lead: NodeId = NONE;
+  /** The leader seen in the newest term a leader was seen in: one leader per term, ever. */
+  private seen: { term: number; lead: NodeId } = { term: 0, lead: NONE };
   private running = false;
   private wake: (() => void) | undefined;
   private ticker: TimerHandle | undefined;
@@ -144,7 +147,12 @@ export class ReadyLoop {
   private onSoftState(lead: NodeId, state: StateType): void {
     if (lead === this.lead) return;
     const previous = this.lead;
-    this.deps.logger.info('leader changed', { from: idToHex(previous), to: idToHex(lead), state, term: this.deps.node.term() });
+    const term = this.deps.node.term();
+    if (lead !== NONE) {
+      assert(term >= this.seen.term && (term > this.seen.term || lead === this.seen.lead), `two leaders in term ${term}: ${idToHex(this.seen.lead)} and ${idToHex(lead)}`);
+      this.seen = { term, lead };
+    }
+    this.deps.logger.info('leader changed', { from: idToHex(previous), to: idToHex(lead), state, term });
     this.lead = lead;
     this.deps.onLeaderChange(lead, previous);
     if (lead !== NONE) for (const w of this.leaderWaiters.splice(0)) w();
