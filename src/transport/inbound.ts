@@ -8,25 +8,19 @@
  * Reject frame naming the reason, so the dialer can log why instead of guessing.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from '../util/logger.js';
 import { CodecError, MAX_HANDSHAKE_BYTES, PROTOCOL_VERSION, decodeBatch, decodeHello, encodeReject, encodeWelcome, type Hello, type RejectCode } from './codec.js';
-import type { TransportConfig } from './config.js';
 import { TransportError } from './errors.js';
 import { FrameError, FrameKind, type Frame } from './frame.js';
 import { FramedSocket } from './framed-socket.js';
-import { SnapshotReceiver } from './snapshot-receiver.js';
-import { idHex, type PeerMessage, type PeerStats, type SnapshotInfo } from './types.js';
+import { SnapshotReceiver, type SnapshotReceiverContext } from './snapshot-receiver.js';
+import { idHex, type PeerMessage } from './types.js';
 
-/** What an InboundConnection needs from its Transport. */
-export interface InboundContext {
+/** What an InboundConnection needs from its Transport (the snapshot part is handed on to its SnapshotReceiver). */
+export interface InboundContext extends SnapshotReceiverContext {
   readonly selfId: bigint;
   readonly clusterId: bigint;
-  readonly config: TransportConfig;
-  readonly logger: Logger;
   isPeer(id: bigint): boolean;
-  statsOf(id: bigint): PeerStats | undefined;
   onMessages(msgs: PeerMessage[]): void;
-  onSnapshot(header: object, body: AsyncIterable<Uint8Array>, info: SnapshotInfo): Promise<void>;
   /** A stream from `conn.from` was accepted (the transport closes an older one from the same peer). */
   streamAccepted(conn: InboundConnection): void;
   closed(conn: InboundConnection): void;

@@ -10,13 +10,26 @@
  * body arrived and onSnapshot finished with it. While the body waits for a slow consumer the
  * socket is paused, and the idle timeout is off (the sender is not the one being slow).
  */
+import type { Logger } from '../util/logger.js';
 import { CodecError, decodeSnapshotHeader, encodeAck } from './codec.js';
 import { ChunkStream } from './chunk-stream.js';
+import type { TransportConfig } from './config.js';
 import { TransportError } from './errors.js';
 import { FrameKind, type Frame } from './frame.js';
 import type { FramedSocket } from './framed-socket.js';
-import type { InboundContext } from './inbound.js';
-import { idHex } from './types.js';
+import { idHex, type PeerStats, type SnapshotInfo } from './types.js';
+
+/**
+ * What a SnapshotReceiver needs from the Transport: the part of inbound.ts's InboundContext
+ * about snapshots. It is declared here, not imported from inbound.ts, so that inbound.ts
+ * depends on this file and not the other way round.
+ */
+export interface SnapshotReceiverContext {
+  readonly config: TransportConfig;
+  readonly logger: Logger;
+  statsOf(id: bigint): PeerStats | undefined;
+  onSnapshot(header: object, body: AsyncIterable<Uint8Array>, info: SnapshotInfo): Promise<void>;
+}
 
 type ReceiveState = 'header' | 'body' | 'ended' | 'done';
 
@@ -31,7 +44,7 @@ export class SnapshotReceiver {
   };
 
   constructor(
-    private readonly ctx: InboundContext,
+    private readonly ctx: SnapshotReceiverContext,
     private readonly conn: FramedSocket,
     private readonly from: bigint,
   ) {
