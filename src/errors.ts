@@ -127,11 +127,3 @@ export function etcdError(code: ErrorCode, options?: { cause?: unknown }): EtcdE
 export function isEtcdError(e: unknown, code?: ErrorCode): e is EtcdError {
   return e instanceof EtcdError && (code === undefined || e.code === code);
 }
-
-/** Look a wire message back up (the client library maps server errors to codes this way). */
-export function codeOfMessage(message: string): ErrorCode | undefined {
-  for (const code of Object.keys(catalog) as ErrorCode[]) {
-    if (catalog[code].message === message) return code;
-  }
-  return undefined;
-}
