@@ -30,6 +30,4 @@ export class RaftError extends Error {
 export const errProposalDropped = (why: string): RaftError => new RaftError('ProposalDropped', `raft proposal dropped: ${why}`);
 export const errCompacted = (): RaftError => new RaftError('Compacted', 'requested index is unavailable due to compaction');
 export const errUnavailable = (): RaftError => new RaftError('Unavailable', 'requested entry at index is unavailable');
-export const errSnapshotTemporarilyUnavailable = (): RaftError =>
-  new RaftError('SnapshotTemporarilyUnavailable', 'snapshot is temporarily unavailable');
 export const errSnapOutOfDate = (): RaftError => new RaftError('SnapOutOfDate', 'requested index is older than the existing snapshot');
