@@ -142,12 +142,22 @@ export function hookedMember(hooks: TestHooks, memberDir: string): HookedMember 
       ...(hooks.peerSourceAddress !== undefined ? { peerSourceAddress: hooks.peerSourceAddress } : {}),
       extraPeerRoute: (req, res) => serveTestRoute(hooks, req, res),
     },
+    ...bugStrategies((b) => hooks.bug(b)),
+  };
+}
+
+/**
+ * The strategies and lock policy of the bug switches that live in the member (ack-before-fsync
+ * lives in the file system: SyncRecordingFs here, the simulated disk in test/sim-cluster).
+ */
+export function bugStrategies(on: (bug: BugName) => boolean): { readonly strategies: MemberStrategies; readonly lockPolicy?: LockPolicy } {
+  return {
     strategies: {
-      ...(hooks.bug('read-without-readindex') ? { readPolicy: () => Promise.resolve() } : {}),
-      ...(hooks.bug('skip-watch-event') ? { watchOutgoing: skipEvery50th } : {}),
-      ...(hooks.bug('stale-commit-restart') ? { commitOnly: 'memory' as const } : {}),
+      ...(on('read-without-readindex') ? { readPolicy: () => Promise.resolve() } : {}),
+      ...(on('skip-watch-event') ? { watchOutgoing: skipEvery50th } : {}),
+      ...(on('stale-commit-restart') ? { commitOnly: 'memory' as const } : {}),
     },
-    ...(hooks.bug('lock-without-lease-check') ? { lockPolicy: (_wait: unknown, enqueued: ResponseHeader) => Promise.resolve(enqueued) } : {}),
+    ...(on('lock-without-lease-check') ? { lockPolicy: (_wait: unknown, enqueued: ResponseHeader) => Promise.resolve(enqueued) } : {}),
   };
 }
 

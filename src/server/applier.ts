@@ -55,6 +55,11 @@ export class Applier {
   private failure: unknown;
   /** The configuration raft has applied, for snapshots. */
   confState: ConfState;
+  /**
+   * The log index the configuration in force dates from: the last configuration change applied,
+   * or the snapshot the member started from or installed (which holds every change before it).
+   */
+  configIndex: number;
   /** The index of the last entry handed over. */
   private lastEnqueued: number;
 
@@ -63,6 +68,7 @@ export class Applier {
     confState: ConfState,
   ) {
     this.confState = confState;
+    this.configIndex = deps.applied.index;
     this.lastEnqueued = deps.applied.index;
   }
 
@@ -81,6 +87,7 @@ export class Applier {
     assert(this.running === undefined && this.queue.length === 0, 'applier: snapshot installed while applying');
     this.lastEnqueued = index;
     this.confState = confState;
+    this.configIndex = index;
   }
 
   /** Resolves once every entry handed over so far is applied (rejects if applying failed). */
@@ -250,6 +257,7 @@ export class Applier {
     const cc = decodeConfChange(e.data);
     const ctx = cc.context && cc.context.byteLength > 0 ? decodeConfContext(cc.context) : undefined;
     this.confState = this.deps.node.applyConfChange(cc);
+    this.configIndex = e.index;
     if (!backend.store.isApplied(e.index)) {
       const ops = [];
       if (cc.type === ConfChangeType.RemoveNode) {

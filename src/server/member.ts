@@ -142,6 +142,14 @@ export class Member {
     );
     // Peers first: the listener refuses handshakes from members it does not know.
     for (const m of this.membership.list()) if (m.id !== ids.memberId) this.endpoint.addPeer(m.id, [...m.peerURLs]);
+    if (this.stopping !== undefined) {
+      // Stopped while starting: nothing ran yet, so only what start() opened is closed.
+      await this.endpoint.close();
+      env.network.close();
+      await backend.close();
+      await storage.close();
+      throw new EtcdError('Stopped');
+    }
     this.running = true;
     p.watches.start();
     this.leaseTicker = env.timers.every(LEASE_TICK_MS, () => p.leases.tick());
@@ -301,7 +309,11 @@ export class Member {
 
   private async stopNow(): Promise<void> {
     const p = this.p;
-    if (!this.running || p === undefined) return this.stopped;
+    if (!this.running || p === undefined) {
+      // Not started (or still starting: start() sees `stopping` and gives up).
+      this.resolveStopped();
+      return this.stopped;
+    }
     this.running = false;
     this.leaseTicker?.cancel();
     await p.loop.stop();
