@@ -160,6 +160,22 @@ describe('architecture: the checker finds violations (self-test)', () => {
     expect(violationsOf('src/transport/peer.ts', "import { open } from 'node:fs/promises';")).toHaveLength(1);
   });
 
+  it('keeps clocks, timers, randomness, database opening and process.exit in the member\'s real environment', () => {
+    expect(violationsOf('src/server/member.ts', "import { Level } from 'level';")).toEqual([
+      "1: src/server may import the package 'level' ('level') only in its environment (src/server/real-env.ts), or with `import type`",
+    ]);
+    const member = ['const t = Date.now();', 'setInterval(tick, 100);', "const db = new Level('x');", 'randomInt(10);', 'process.exit(1);', 'setImmediate(go);'].join('\n');
+    expect(violationsOf('src/server/member.ts', member).map((v) => v.replace(/ may not use (.*?):.*/, ' $1'))).toEqual([
+      '1: src/server is deterministic and Date.now',
+      '2: src/server is deterministic and setInterval',
+      '3: src/server is deterministic and a database opened with new Level / ClassicLevel / MemoryLevel',
+      '4: src/server is deterministic and randomInt',
+      '5: src/server is deterministic and process.exit',
+      '6: src/server is deterministic and setImmediate',
+    ]);
+    expect(violationsOf('src/server/real-env.ts', member)).toEqual([]);
+  });
+
   it('flags files outside the table and imports that leave src/', () => {
     expect(violationsOf('src/index.ts', '')).toHaveLength(1);
     expect(violationsOf('src/misc/thing.ts', '')).toHaveLength(1);
@@ -211,8 +227,20 @@ describe('architecture: the checker allows what the table allows (self-test)', (
         "import { Wal } from '../wal/wal.js';",
         "import { Lessor } from '../lease/lessor.js';",
         "import { Registry } from 'prom-client';",
-        "import { setTimeout } from 'node:timers';",
-        'const started = Date.now();',
+        "import type { Level } from 'level';",
+        'const started = this.env.clock.nowMs();',
+        'this.env.timers.after(5, tick);',
+      ].join('\n'),
+    },
+    {
+      path: 'src/server/real-env.ts',
+      text: [
+        "import { randomInt } from 'node:crypto';",
+        "import { Level } from 'level';",
+        'export const clock = { nowMs: () => Date.now() };',
+        'export const after = (ms, fn) => setTimeout(fn, ms);',
+        'export const open = (dir) => new Level(dir);',
+        'export const random = (n) => randomInt(n);',
       ].join('\n'),
     },
     {

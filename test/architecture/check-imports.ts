@@ -5,8 +5,9 @@
  * - which of the repo's own modules a module may import (dependencies point one way, down the
  *   table; a module's own files may always import each other);
  * - which Node builtins and npm packages it may import;
- * - for the deterministic core (util, errors.ts, raft, mvcc), that the code never reads a clock,
- *   starts a timer or draws randomness of its own.
+ * - for the deterministic core (util, errors.ts, raft, mvcc) and the member (server, outside its
+ *   real environment's file), that the code never reads a clock, starts a timer, draws
+ *   randomness, opens a database or exits the process of its own.
  *
  * It works on text, not on the TypeScript AST, so it stays small and fast: comments are blanked
  * out first (and, for the determinism check, string contents too), then regular expressions find
@@ -54,6 +55,12 @@ export interface ModuleRule {
   readonly deniedPackages?: readonly string[];
   /** No clocks, timers or randomness of its own (see FORBIDDEN_NONDETERMINISM). */
   readonly deterministic: boolean;
+  /**
+   * The files that build the module's real environment (src/server/real-env.ts): exempt from
+   * `deterministic`, and the only ones that may import `environmentPackages` for their values.
+   */
+  readonly environmentFiles?: readonly string[];
+  readonly environmentPackages?: readonly string[];
 }
 
 export type ModuleRules = Readonly<Record<ModuleId, ModuleRule>>;
@@ -117,7 +124,9 @@ export const MODULE_RULES: ModuleRules = {
     packages: ['msgpackr'],
     deterministic: false,
   },
-  // One member: everything above it. The wire (gRPC, protobuf) stays in api.
+  // One member: everything above it. The wire (gRPC, protobuf) stays in api. Its clock, timers,
+  // randomness, disk, databases and network are injected (env.ts): only real-env.ts builds the
+  // real ones, so the whole cluster can run in one seeded simulation (test/sim-cluster).
   'src/server': {
     imports: [
       'src/util',
@@ -133,7 +142,9 @@ export const MODULE_RULES: ModuleRules = {
     builtins: 'any',
     packages: 'any',
     deniedPackages: ['@grpc/', 'protobufjs'],
-    deterministic: false,
+    deterministic: true,
+    environmentFiles: ['src/server/real-env.ts'],
+    environmentPackages: ['level', 'classic-level', 'memory-level'],
   },
   // gRPC services, the HTTP/JSON gateway, /metrics and /health: reaches the layers below only
   // through server.
@@ -179,6 +190,13 @@ export const FORBIDDEN_NONDETERMINISM: readonly { readonly name: string; readonl
   ['queueMicrotask', String.raw`queueMicrotask\b`],
   ['crypto.getRandomValues', String.raw`crypto\s*\.\s*getRandomValues\b`],
   ['crypto.randomUUID', String.raw`crypto\s*\.\s*randomUUID\b`],
+  // node:crypto's functions, imported by name.
+  ['randomInt', String.raw`randomInt\s*\(`],
+  ['randomBytes', String.raw`randomBytes\s*\(`],
+  ['randomUUID', String.raw`randomUUID\s*\(`],
+  // Opening a database is the environment's (Databases.open), as is ending the process.
+  ['a database opened with new Level / ClassicLevel / MemoryLevel', String.raw`new\s+(?:Level|ClassicLevel|MemoryLevel)\b`],
+  ['process.exit', String.raw`process\s*\.\s*exit\b`],
 ].map(([name, body]) => ({
   name: name as string,
   // Not preceded by an identifier character or a '.', unless the '.' follows a global object.
@@ -467,6 +485,7 @@ export function checkFile(file: SourceFile, rules: ModuleRules = MODULE_RULES): 
     return violations;
   }
   const rule = rules[own];
+  const inEnvironment = rule.environmentFiles?.includes(file.path) === true;
 
   for (const ref of findImports(file.text)) {
     if (ref.specifier === null) {
@@ -490,6 +509,11 @@ export function checkFile(file: SourceFile, rules: ModuleRules = MODULE_RULES): 
         }
         break;
       case 'package': {
+        const environmentOnly = !ref.typeOnly && !inEnvironment && rule.environmentPackages !== undefined && packageListed(rule.environmentPackages, resolved.name);
+        if (environmentOnly) {
+          report(ref.line, `${own} may import the package '${resolved.name}' (${shown}) only in its environment (${listOrNothing(rule.environmentFiles ?? [])}), or with \`import type\``);
+          break;
+        }
         const denied = rule.deniedPackages !== undefined && packageListed(rule.deniedPackages, resolved.name);
         const allowed =
           rule.packages === 'any'
@@ -511,7 +535,7 @@ export function checkFile(file: SourceFile, rules: ModuleRules = MODULE_RULES): 
     }
   }
 
-  if (rule.deterministic) {
+  if (rule.deterministic && !inEnvironment) {
     const { codeOnly } = stripSource(file.text);
     const starts = lineStarts(codeOnly);
     for (const { name, pattern } of FORBIDDEN_NONDETERMINISM) {
