@@ -1,11 +1,13 @@
 /**
- * Where the etcd v3 wire API (the .proto files next to this module) lives, for src/api (the
- * server) and src/client. The files are data, not code: callers load them with protobufjs or
- * @grpc/proto-loader, with this directory as the include path.
+ * The etcd v3 wire API (the .proto files next to this module), for src/api (the server) and
+ * src/client: where the files are, and their one protobufjs Root per process (per worker
+ * thread), which both sides decode and encode with. Their TypeScript types are generated into
+ * proto/gen (generate.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
 
 /** Every file of the API, relative to protoDir(); imports between them are relative to it too. */
 export const PROTO_FILES = [
@@ -33,4 +35,23 @@ export function protoDir(): string {
     dir = parent;
   }
   throw new Error(`cannot find ${MARKER} above ${fileURLToPath(import.meta.url)}`);
+}
+
+let root: protobuf.Root | undefined;
+
+/**
+ * Every file of PROTO_FILES parsed into one resolved Root, once per process. Field names are
+ * kept as written (`range_end`, `peerURLs`), as etcd's JSON and the generated types name them.
+ */
+export function protoRoot(): protobuf.Root {
+  if (root === undefined) {
+    const dir = protoDir();
+    const r = new protobuf.Root();
+    // Imports are written relative to proto/ ("mvccpb/kv.proto").
+    r.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
+    r.loadSync([...PROTO_FILES], { keepCase: true });
+    r.resolveAll();
+    root = r;
+  }
+  return root;
 }

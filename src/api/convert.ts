@@ -140,10 +140,10 @@ export function compareIn(m: CompareMsg): Compare {
 
 /** An empty RequestOp is refused by validate.ts before it gets here. */
 export function requestOpIn(m: RequestOpMsg): RequestOp {
-  if (m.request_range !== undefined) return { requestRange: rangeCallIn(m.request_range) };
-  if (m.request_put !== undefined) return { requestPut: putRequestIn(m.request_put) };
-  if (m.request_delete_range !== undefined) return { requestDeleteRange: deleteRangeRequestIn(m.request_delete_range) };
-  assert(m.request_txn !== undefined, 'an empty RequestOp passed validation');
+  if (m.request_range) return { requestRange: rangeCallIn(m.request_range) };
+  if (m.request_put) return { requestPut: putRequestIn(m.request_put) };
+  if (m.request_delete_range) return { requestDeleteRange: deleteRangeRequestIn(m.request_delete_range) };
+  assert(m.request_txn !== undefined && m.request_txn !== null, 'an empty RequestOp passed validation');
   return { requestTxn: txnRequestIn(m.request_txn) };
 }
 
@@ -224,7 +224,7 @@ export function responseOpOut(op: ResponseOp): object {
 }
 
 export function memberOut(m: Member): MemberOut {
-  const out: MemberOut = { ID: uint64Out(m.id), peerURLs: m.peerURLs, clientURLs: m.clientURLs };
+  const out: MemberOut = { ID: uint64Out(m.id), peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] };
   if (m.name !== '') out.name = m.name;
   if (m.isLearner) out.isLearner = true;
   return out;

@@ -5,10 +5,9 @@
  * gateway reads the same Root's types. Both decode with MESSAGE_OPTIONS, so a handler sees the
  * same object whichever way a request came in.
  */
-import path from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { PROTO_FILES, protoDir } from '../../proto/index.js';
+import { protoRoot } from '../../proto/index.js';
 import { assert } from '../util/index.js';
 
 /**
@@ -54,12 +53,7 @@ export function apiProtos(): ApiProtos {
 }
 
 function load(): ApiProtos {
-  const dir = protoDir();
-  const root = new protobuf.Root();
-  // Imports are written relative to proto/ ("mvccpb/kv.proto").
-  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
-  root.loadSync([...PROTO_FILES], { keepCase: true });
-  root.resolveAll();
+  const root = protoRoot();
 
   const packageDefinition = protoLoader.fromJSON(root.toJSON(), { keepCase: true, ...MESSAGE_OPTIONS });
 

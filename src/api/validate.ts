@@ -50,17 +50,19 @@ function checkCompare(c: CompareMsg): void {
 }
 
 function checkRequestOp(op: RequestOpMsg, maxTxnOps: number): void {
-  if (op.request_range !== undefined) checkRangeRequest(op.request_range);
-  else if (op.request_put !== undefined) checkPutRequest(op.request_put);
-  else if (op.request_delete_range !== undefined) checkDeleteRangeRequest(op.request_delete_range);
-  else if (op.request_txn !== undefined) checkTxnRequest(op.request_txn, maxTxnOps);
+  if (op.request_range) checkRangeRequest(op.request_range);
+  else if (op.request_put) checkPutRequest(op.request_put);
+  else if (op.request_delete_range) checkDeleteRangeRequest(op.request_delete_range);
+  else if (op.request_txn) checkTxnRequest(op.request_txn, maxTxnOps);
   else throw new EtcdError('KeyNotFound');
 }
 
 /** Whether a txn only reads, at any depth: etcd serves those without a proposal (no size check). */
 export function isTxnReadOnly(r: TxnRequestMsg): boolean {
-  const readOnly = (op: RequestOpMsg): boolean =>
-    op.request_range !== undefined || (op.request_txn !== undefined && isTxnReadOnly(op.request_txn));
+  const readOnly = (op: RequestOpMsg): boolean => {
+    if (op.request_range) return true;
+    return op.request_txn ? isTxnReadOnly(op.request_txn) : false;
+  };
   return r.success.every(readOnly) && r.failure.every(readOnly);
 }
 

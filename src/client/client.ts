@@ -11,9 +11,7 @@
  *   c.close();
  */
 import * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
-import { ClientError, Status, toClientError } from './errors.js';
-import { LeaseKeepAliveStream, WatchStream } from './streams.js';
+import type * as pb from '../../proto/gen/index.js';
 import {
   decodeDeleteRange,
   decodeHeader,
@@ -31,25 +29,29 @@ import {
   encodeRange,
   encodeTxn,
   txnIsReadOnly,
-  type CompactResponse,
-  type DeleteRangeRequest,
-  type DeleteRangeResponse,
-  type LeaseGrantResponse,
-  type LeaseLeasesResponse,
-  type LeaseRevokeResponse,
-  type LeaseTimeToLiveResponse,
-  type LockResponse,
-  type MemberListResponse,
-  type PutRequest,
-  type PutResponse,
-  type RangeRequest,
-  type RangeResponse,
-  type StatusResponse,
-  type TxnRequest,
-  type TxnResponse,
-  type UnlockResponse,
+} from './codec.js';
+import { ClientError, Status, toClientError } from './errors.js';
+import { LeaseKeepAliveStream, WatchStream } from './streams.js';
+import type {
+  CompactResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  LeaseGrantResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveResponse,
+  LockResponse,
+  MemberListResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  StatusResponse,
+  TxnRequest,
+  TxnResponse,
+  UnlockResponse,
 } from './types.js';
-import { PATHS, decode, encode, fromBigInt, toBuffer, wire, type Bytes, type Decoded } from './wire.js';
+import { PATHS, decode, encode, fromBigInt, toBuffer, wire, type Bytes, type WireType } from './wire.js';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -133,12 +135,12 @@ export class EtcdClient {
     return i;
   }
 
-  private unary<T>(
+  private unary<Req, Res, T>(
     method: string,
-    requestType: protobuf.Type,
-    request: Record<string, unknown>,
-    responseType: protobuf.Type,
-    convert: (d: Decoded) => T,
+    requestType: WireType<Req>,
+    request: Req,
+    responseType: WireType<Res>,
+    convert: (d: Res) => T,
     readOnly: boolean,
     opts: CallOptions | undefined,
   ): Promise<T> {
@@ -193,9 +195,8 @@ export class EtcdClient {
 
   compact(revision: number, compactOpts: { physical?: boolean } = {}, opts?: CallOptions): Promise<CompactResponse> {
     const w = wire();
-    const m: Record<string, unknown> = { revision };
-    if (compactOpts.physical) m['physical'] = true;
-    return this.unary(PATHS.Compact, w.CompactionRequest, m, w.CompactionResponse, (d) => ({ header: decodeHeader(d['header']) }), false, opts);
+    const m: pb.CompactionRequestIn = compactOpts.physical ? { revision, physical: true } : { revision };
+    return this.unary(PATHS.Compact, w.CompactionRequest, m, w.CompactionResponse, (d) => ({ header: decodeHeader(d.header) }), false, opts);
   }
 
   // ---- Lease -------------------------------------------------------------------------------
@@ -203,20 +204,18 @@ export class EtcdClient {
   /** `id` 0 or absent: the server picks the id. */
   leaseGrant(ttlSeconds: number, id?: bigint, opts?: CallOptions): Promise<LeaseGrantResponse> {
     const w = wire();
-    const m: Record<string, unknown> = { TTL: ttlSeconds };
-    if (id !== undefined && id !== 0n) m['ID'] = fromBigInt(id);
+    const m: pb.LeaseGrantRequestIn = id !== undefined && id !== 0n ? { TTL: ttlSeconds, ID: fromBigInt(id) } : { TTL: ttlSeconds };
     return this.unary(PATHS.LeaseGrant, w.LeaseGrantRequest, m, w.LeaseGrantResponse, decodeLeaseGrant, false, opts);
   }
 
   leaseRevoke(id: bigint, opts?: CallOptions): Promise<LeaseRevokeResponse> {
     const w = wire();
-    return this.unary(PATHS.LeaseRevoke, w.LeaseRevokeRequest, { ID: fromBigInt(id) }, w.LeaseRevokeResponse, (d) => ({ header: decodeHeader(d['header']) }), false, opts);
+    return this.unary(PATHS.LeaseRevoke, w.LeaseRevokeRequest, { ID: fromBigInt(id) }, w.LeaseRevokeResponse, (d) => ({ header: decodeHeader(d.header) }), false, opts);
   }
 
   leaseTimeToLive(id: bigint, ttlOpts: { keys?: boolean } = {}, opts?: CallOptions): Promise<LeaseTimeToLiveResponse> {
     const w = wire();
-    const m: Record<string, unknown> = { ID: fromBigInt(id) };
-    if (ttlOpts.keys) m['keys'] = true;
+    const m: pb.LeaseTimeToLiveRequestIn = ttlOpts.keys ? { ID: fromBigInt(id), keys: true } : { ID: fromBigInt(id) };
     return this.unary(PATHS.LeaseTimeToLive, w.LeaseTimeToLiveRequest, m, w.LeaseTimeToLiveResponse, decodeLeaseTimeToLive, true, opts);
   }
 
@@ -261,15 +260,14 @@ export class EtcdClient {
    */
   lock(name: Bytes, lease: bigint, opts?: CallOptions): Promise<LockResponse> {
     const w = wire();
-    const m: Record<string, unknown> = { name: toBuffer(name) };
-    if (lease !== 0n) m['lease'] = fromBigInt(lease);
+    const m: pb.LockRequestIn = lease !== 0n ? { name: toBuffer(name), lease: fromBigInt(lease) } : { name: toBuffer(name) };
     return this.unary(PATHS.Lock, w.LockRequest, m, w.LockResponse, decodeLock, false, opts);
   }
 
   /** Releases the lock held by `key` (what `lock` returned) by deleting it; a key that is gone is no error. */
   unlock(key: Bytes, opts?: CallOptions): Promise<UnlockResponse> {
     const w = wire();
-    return this.unary(PATHS.Unlock, w.UnlockRequest, { key: toBuffer(key) }, w.UnlockResponse, (d) => ({ header: decodeHeader(d['header']) }), false, opts);
+    return this.unary(PATHS.Unlock, w.UnlockRequest, { key: toBuffer(key) }, w.UnlockResponse, (d) => ({ header: decodeHeader(d.header) }), false, opts);
   }
 
   // ---- Maintenance and Cluster ---------------------------------------------------------------
@@ -282,8 +280,7 @@ export class EtcdClient {
 
   memberList(listOpts: { linearizable?: boolean } = {}, opts?: CallOptions): Promise<MemberListResponse> {
     const w = wire();
-    const m: Record<string, unknown> = {};
-    if (listOpts.linearizable) m['linearizable'] = true;
+    const m: pb.MemberListRequestIn = listOpts.linearizable ? { linearizable: true } : {};
     return this.unary(PATHS.MemberList, w.MemberListRequest, m, w.MemberListResponse, decodeMemberList, true, opts);
   }
 

@@ -6,7 +6,9 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { ClientError, Status, toClientError } from './errors.js';
-import { decodeLeaseKeepAlive, decodeWatch, encodeWatchCreate, type LeaseKeepAliveResponse, type WatchCreateRequest, type WatchResponse } from './types.js';
+import type * as pb from '../../proto/gen/index.js';
+import { decodeLeaseKeepAlive, decodeWatch, encodeWatchCreate } from './codec.js';
+import type { LeaseKeepAliveResponse, WatchCreateRequest, WatchResponse } from './types.js';
 import { decode, encode, fromBigInt, wire } from './wire.js';
 
 type Duplex = grpc.ClientDuplexStream<Buffer, Buffer>;
@@ -57,7 +59,7 @@ export class WatchStream implements AsyncIterable<WatchResponse> {
     return new Promise((resolve) => this.call.once('drain', resolve));
   }
 
-  private write(request: Record<string, unknown>): boolean {
+  private write(request: pb.WatchRequestIn): boolean {
     if (this.closed) throw new ClientError(Status.CANCELLED, 'watch stream is closed', true, '/etcdserverpb.Watch/Watch', this.endpoint);
     return this.call.write(encode(wire().WatchRequest, request));
   }

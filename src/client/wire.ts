@@ -5,44 +5,55 @@
  * Decoding keeps protobufjs's message objects (no toObject pass): 64-bit fields come back as
  * Long-shaped `{ low, high, unsigned }` values and are converted here, losslessly: revisions and
  * counts to `number` (asserted safe, since a revision above 2^53 would be silently rounded), and
- * ids to `bigint`. Encoding hands protobufjs numbers for revisions and `{ low, high }` pairs for
- * bigints, both of which its writer takes directly.
+ * ids to `bigint`. Encoding hands protobufjs numbers for revisions and decimal strings for
+ * bigints, both of which its writer takes directly. The message types come from proto/gen.
  */
-import path from 'node:path';
-import protobuf from 'protobufjs';
-import { PROTO_FILES, protoDir } from '../../proto/index.js';
+import type protobuf from 'protobufjs';
+import protobufjs from 'protobufjs';
+import type * as pb from '../../proto/gen/index.js';
+import { protoRoot } from '../../proto/index.js';
+
+/**
+ * One message type of the wire and the TypeScript type of its messages (proto/gen's input type:
+ * what encode() takes, and what decode()'s message objects hold).
+ */
+export interface WireType<M> {
+  readonly type: protobuf.Type;
+  /** Never set: it carries M. */
+  readonly message?: M;
+}
 
 export interface Wire {
-  readonly RangeRequest: protobuf.Type;
-  readonly RangeResponse: protobuf.Type;
-  readonly PutRequest: protobuf.Type;
-  readonly PutResponse: protobuf.Type;
-  readonly DeleteRangeRequest: protobuf.Type;
-  readonly DeleteRangeResponse: protobuf.Type;
-  readonly TxnRequest: protobuf.Type;
-  readonly TxnResponse: protobuf.Type;
-  readonly CompactionRequest: protobuf.Type;
-  readonly CompactionResponse: protobuf.Type;
-  readonly WatchRequest: protobuf.Type;
-  readonly WatchResponse: protobuf.Type;
-  readonly LeaseGrantRequest: protobuf.Type;
-  readonly LeaseGrantResponse: protobuf.Type;
-  readonly LeaseRevokeRequest: protobuf.Type;
-  readonly LeaseRevokeResponse: protobuf.Type;
-  readonly LeaseKeepAliveRequest: protobuf.Type;
-  readonly LeaseKeepAliveResponse: protobuf.Type;
-  readonly LeaseTimeToLiveRequest: protobuf.Type;
-  readonly LeaseTimeToLiveResponse: protobuf.Type;
-  readonly LeaseLeasesRequest: protobuf.Type;
-  readonly LeaseLeasesResponse: protobuf.Type;
-  readonly StatusRequest: protobuf.Type;
-  readonly StatusResponse: protobuf.Type;
-  readonly MemberListRequest: protobuf.Type;
-  readonly MemberListResponse: protobuf.Type;
-  readonly LockRequest: protobuf.Type;
-  readonly LockResponse: protobuf.Type;
-  readonly UnlockRequest: protobuf.Type;
-  readonly UnlockResponse: protobuf.Type;
+  readonly RangeRequest: WireType<pb.RangeRequestIn>;
+  readonly RangeResponse: WireType<pb.RangeResponseIn>;
+  readonly PutRequest: WireType<pb.PutRequestIn>;
+  readonly PutResponse: WireType<pb.PutResponseIn>;
+  readonly DeleteRangeRequest: WireType<pb.DeleteRangeRequestIn>;
+  readonly DeleteRangeResponse: WireType<pb.DeleteRangeResponseIn>;
+  readonly TxnRequest: WireType<pb.TxnRequestIn>;
+  readonly TxnResponse: WireType<pb.TxnResponseIn>;
+  readonly CompactionRequest: WireType<pb.CompactionRequestIn>;
+  readonly CompactionResponse: WireType<pb.CompactionResponseIn>;
+  readonly WatchRequest: WireType<pb.WatchRequestIn>;
+  readonly WatchResponse: WireType<pb.WatchResponseIn>;
+  readonly LeaseGrantRequest: WireType<pb.LeaseGrantRequestIn>;
+  readonly LeaseGrantResponse: WireType<pb.LeaseGrantResponseIn>;
+  readonly LeaseRevokeRequest: WireType<pb.LeaseRevokeRequestIn>;
+  readonly LeaseRevokeResponse: WireType<pb.LeaseRevokeResponseIn>;
+  readonly LeaseKeepAliveRequest: WireType<pb.LeaseKeepAliveRequestIn>;
+  readonly LeaseKeepAliveResponse: WireType<pb.LeaseKeepAliveResponseIn>;
+  readonly LeaseTimeToLiveRequest: WireType<pb.LeaseTimeToLiveRequestIn>;
+  readonly LeaseTimeToLiveResponse: WireType<pb.LeaseTimeToLiveResponseIn>;
+  readonly LeaseLeasesRequest: WireType<pb.LeaseLeasesRequestIn>;
+  readonly LeaseLeasesResponse: WireType<pb.LeaseLeasesResponseIn>;
+  readonly StatusRequest: WireType<pb.StatusRequestIn>;
+  readonly StatusResponse: WireType<pb.StatusResponseIn>;
+  readonly MemberListRequest: WireType<pb.MemberListRequestIn>;
+  readonly MemberListResponse: WireType<pb.MemberListResponseIn>;
+  readonly LockRequest: WireType<pb.LockRequestIn>;
+  readonly LockResponse: WireType<pb.LockResponseIn>;
+  readonly UnlockRequest: WireType<pb.UnlockRequestIn>;
+  readonly UnlockResponse: WireType<pb.UnlockResponseIn>;
 }
 
 /** gRPC paths of the methods the client calls (etcd's service and method names). */
@@ -73,59 +84,51 @@ export function wire(): Wire {
 
 function load(): Wire {
   // Without the `long` package protobufjs decodes int64 into doubles, losing ids above 2^53.
-  if (!protobuf.util.Long) throw new Error('protobufjs has no Long support; 64-bit fields would lose precision');
-  const dir = protoDir();
-  const root = new protobuf.Root();
-  // Imports in proto/ are written relative to proto/ ("mvccpb/kv.proto").
-  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(dir, target));
-  root.loadSync([...PROTO_FILES], { keepCase: true });
-  root.resolveAll();
-  const t = (name: string): protobuf.Type => root.lookupType(`etcdserverpb.${name}`);
-  const lock = (name: string): protobuf.Type => root.lookupType(`v3lockpb.${name}`);
+  if (!protobufjs.util.Long) throw new Error('protobufjs has no Long support; 64-bit fields would lose precision');
+  const root = protoRoot();
+  const t = <M>(name: string): WireType<M> => ({ type: root.lookupType(name) });
   return {
-    RangeRequest: t('RangeRequest'),
-    RangeResponse: t('RangeResponse'),
-    PutRequest: t('PutRequest'),
-    PutResponse: t('PutResponse'),
-    DeleteRangeRequest: t('DeleteRangeRequest'),
-    DeleteRangeResponse: t('DeleteRangeResponse'),
-    TxnRequest: t('TxnRequest'),
-    TxnResponse: t('TxnResponse'),
-    CompactionRequest: t('CompactionRequest'),
-    CompactionResponse: t('CompactionResponse'),
-    WatchRequest: t('WatchRequest'),
-    WatchResponse: t('WatchResponse'),
-    LeaseGrantRequest: t('LeaseGrantRequest'),
-    LeaseGrantResponse: t('LeaseGrantResponse'),
-    LeaseRevokeRequest: t('LeaseRevokeRequest'),
-    LeaseRevokeResponse: t('LeaseRevokeResponse'),
-    LeaseKeepAliveRequest: t('LeaseKeepAliveRequest'),
-    LeaseKeepAliveResponse: t('LeaseKeepAliveResponse'),
-    LeaseTimeToLiveRequest: t('LeaseTimeToLiveRequest'),
-    LeaseTimeToLiveResponse: t('LeaseTimeToLiveResponse'),
-    LeaseLeasesRequest: t('LeaseLeasesRequest'),
-    LeaseLeasesResponse: t('LeaseLeasesResponse'),
-    StatusRequest: t('StatusRequest'),
-    StatusResponse: t('StatusResponse'),
-    MemberListRequest: t('MemberListRequest'),
-    MemberListResponse: t('MemberListResponse'),
-    LockRequest: lock('LockRequest'),
-    LockResponse: lock('LockResponse'),
-    UnlockRequest: lock('UnlockRequest'),
-    UnlockResponse: lock('UnlockResponse'),
+    RangeRequest: t('etcdserverpb.RangeRequest'),
+    RangeResponse: t('etcdserverpb.RangeResponse'),
+    PutRequest: t('etcdserverpb.PutRequest'),
+    PutResponse: t('etcdserverpb.PutResponse'),
+    DeleteRangeRequest: t('etcdserverpb.DeleteRangeRequest'),
+    DeleteRangeResponse: t('etcdserverpb.DeleteRangeResponse'),
+    TxnRequest: t('etcdserverpb.TxnRequest'),
+    TxnResponse: t('etcdserverpb.TxnResponse'),
+    CompactionRequest: t('etcdserverpb.CompactionRequest'),
+    CompactionResponse: t('etcdserverpb.CompactionResponse'),
+    WatchRequest: t('etcdserverpb.WatchRequest'),
+    WatchResponse: t('etcdserverpb.WatchResponse'),
+    LeaseGrantRequest: t('etcdserverpb.LeaseGrantRequest'),
+    LeaseGrantResponse: t('etcdserverpb.LeaseGrantResponse'),
+    LeaseRevokeRequest: t('etcdserverpb.LeaseRevokeRequest'),
+    LeaseRevokeResponse: t('etcdserverpb.LeaseRevokeResponse'),
+    LeaseKeepAliveRequest: t('etcdserverpb.LeaseKeepAliveRequest'),
+    LeaseKeepAliveResponse: t('etcdserverpb.LeaseKeepAliveResponse'),
+    LeaseTimeToLiveRequest: t('etcdserverpb.LeaseTimeToLiveRequest'),
+    LeaseTimeToLiveResponse: t('etcdserverpb.LeaseTimeToLiveResponse'),
+    LeaseLeasesRequest: t('etcdserverpb.LeaseLeasesRequest'),
+    LeaseLeasesResponse: t('etcdserverpb.LeaseLeasesResponse'),
+    StatusRequest: t('etcdserverpb.StatusRequest'),
+    StatusResponse: t('etcdserverpb.StatusResponse'),
+    MemberListRequest: t('etcdserverpb.MemberListRequest'),
+    MemberListResponse: t('etcdserverpb.MemberListResponse'),
+    LockRequest: t('v3lockpb.LockRequest'),
+    LockResponse: t('v3lockpb.LockResponse'),
+    UnlockRequest: t('v3lockpb.UnlockRequest'),
+    UnlockResponse: t('v3lockpb.UnlockResponse'),
   };
 }
 
-export function encode(type: protobuf.Type, message: Record<string, unknown>): Buffer {
-  const bytes = type.encode(message).finish();
+export function encode<M>(t: WireType<M>, message: NoInfer<M>): Buffer {
+  const bytes = t.type.encode(message as Record<string, unknown>).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A decoded message: protobufjs objects are plain records with defaults on the prototype. */
-export type Decoded = Record<string, unknown>;
-
-export function decode(type: protobuf.Type, bytes: Uint8Array): Decoded {
-  return type.decode(bytes) as unknown as Decoded;
+/** A decoded message: protobufjs's message object, read through its generated type. */
+export function decode<M>(t: WireType<M>, bytes: Uint8Array): M {
+  return t.type.decode(bytes) as unknown as M;
 }
 
 /** What protobufjs produces for an int64/uint64 field: a Long, or a number for small defaults. */
@@ -155,11 +158,10 @@ export function toBigInt(v: unknown): bigint {
   return l.unsigned ? bits : BigInt.asIntN(64, bits);
 }
 
-/** A bigint as protobufjs's writer takes a 64-bit value (two's complement halves). */
-export function fromBigInt(v: bigint): { low: number; high: number; unsigned: boolean } {
+/** A bigint as protobufjs's writer takes a 64-bit value: its decimal text (int64 or uint64). */
+export function fromBigInt(v: bigint): string {
   if (v < -(2n ** 63n) || v >= 2n ** 64n) throw new RangeError(`${v} does not fit in 64 bits`);
-  const bits = BigInt.asUintN(64, v);
-  return { low: Number(bits & 0xffffffffn) | 0, high: Number(bits >> 32n) | 0, unsigned: false };
+  return v.toString();
 }
 
 /** Keys and values: Buffers out; strings (UTF-8), Buffers and Uint8Arrays in. */

@@ -1,0 +1,10 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+
+export interface AuthRoleDeleteRequestIn {
+  'role'?: (string);
+}
+
+export interface AuthRoleDeleteRequest {
+  'role': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+
+export interface AuthRoleGetRequestIn {
+  'role'?: (string);
+}
+
+export interface AuthRoleGetRequest {
+  'role': (string);
+}

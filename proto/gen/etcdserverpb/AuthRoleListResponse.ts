@@ -1,0 +1,13 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+import type { ResponseHeaderIn as _etcdserverpb_ResponseHeaderIn, ResponseHeader as _etcdserverpb_ResponseHeader } from '../etcdserverpb/ResponseHeader.js';
+
+export interface AuthRoleListResponseIn {
+  'header'?: (_etcdserverpb_ResponseHeaderIn | null);
+  'roles'?: (string)[];
+}
+
+export interface AuthRoleListResponse {
+  'header': (_etcdserverpb_ResponseHeader | null);
+  'roles': (string)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+
+export interface AuthUserGetRequestIn {
+  'name'?: (string);
+}
+
+export interface AuthUserGetRequest {
+  'name': (string);
+}

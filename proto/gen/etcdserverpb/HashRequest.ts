@@ -1,0 +1,8 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+
+export interface HashRequestIn {
+}
+
+export interface HashRequest {
+}

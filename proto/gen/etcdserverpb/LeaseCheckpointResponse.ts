@@ -1,0 +1,11 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+import type { ResponseHeaderIn as _etcdserverpb_ResponseHeaderIn, ResponseHeader as _etcdserverpb_ResponseHeader } from '../etcdserverpb/ResponseHeader.js';
+
+export interface LeaseCheckpointResponseIn {
+  'header'?: (_etcdserverpb_ResponseHeaderIn | null);
+}
+
+export interface LeaseCheckpointResponse {
+  'header': (_etcdserverpb_ResponseHeader | null);
+}

@@ -1,0 +1,20 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+import type { ResponseHeaderIn as _etcdserverpb_ResponseHeaderIn, ResponseHeader as _etcdserverpb_ResponseHeader } from '../etcdserverpb/ResponseHeader.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface LeaseTimeToLiveResponseIn {
+  'header'?: (_etcdserverpb_ResponseHeaderIn | null);
+  'ID'?: (number | string | Long);
+  'TTL'?: (number | string | Long);
+  'grantedTTL'?: (number | string | Long);
+  'keys'?: (Buffer | Uint8Array | string)[];
+}
+
+export interface LeaseTimeToLiveResponse {
+  'header': (_etcdserverpb_ResponseHeader | null);
+  'ID': (string);
+  'TTL': (string);
+  'grantedTTL': (string);
+  'keys': (Buffer)[];
+}

@@ -1,0 +1,10 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+
+export interface MemberListRequestIn {
+  'linearizable'?: (boolean);
+}
+
+export interface MemberListRequest {
+  'linearizable': (boolean);
+}

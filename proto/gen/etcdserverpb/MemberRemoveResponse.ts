@@ -1,0 +1,14 @@
+// Original file: proto/etcdserverpb/rpc.proto
+
+import type { ResponseHeaderIn as _etcdserverpb_ResponseHeaderIn, ResponseHeader as _etcdserverpb_ResponseHeader } from '../etcdserverpb/ResponseHeader.js';
+import type { MemberIn as _etcdserverpb_MemberIn, Member as _etcdserverpb_Member } from '../etcdserverpb/Member.js';
+
+export interface MemberRemoveResponseIn {
+  'header'?: (_etcdserverpb_ResponseHeaderIn | null);
+  'members'?: (_etcdserverpb_MemberIn)[];
+}
+
+export interface MemberRemoveResponse {
+  'header': (_etcdserverpb_ResponseHeader | null);
+  'members': (_etcdserverpb_Member)[];
+}
