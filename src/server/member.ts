@@ -42,7 +42,7 @@ const TICKS_PER_HEARTBEAT = 10;
 /** etcd refuses new proposals when apply lags commit by more than this many entries. */
 const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
 /** How often the leader looks for expired leases (etcd: 500 ms). */
-const LEASE_TICK_MS = 500;
+export const LEASE_TICK_MS = 500;
 
 /** The parts of a started member (see the file comment). */
 export interface MemberParts {

@@ -140,9 +140,9 @@ export class StreamRecorder<T = Record<string, unknown>> {
 }
 
 /** Polls `cond` every 10 ms until it holds; rejects after timeoutMs naming what it waited for. */
-export async function until(cond: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -28,12 +28,6 @@ async function rejection(p: Promise<unknown>): Promise<grpc.ServiceError> {
   throw new Error('expected a rejection');
 }
 
-/** Whether a promise is still pending after `ms`. */
-async function stillPending(p: Promise<unknown>, ms: number): Promise<boolean> {
-  const marker = Symbol('pending');
-  const r = await Promise.race([p.then(() => 'done', () => 'failed'), new Promise((res) => setTimeout(() => res(marker), ms))]);
-  return r === marker;
-}
 
 describe('api: Lock and Election over gRPC', () => {
   let fake: FakeServer;
@@ -87,7 +81,8 @@ describe('api: Lock and Election over gRPC', () => {
     const [l1, l2] = [await grant(), await grant()];
     const first = await callUnary<{ key: Buffer }>(lockClient, 'Lock', { name: b('queue'), lease: l1.toString() });
     const second = callUnary<{ header: { revision: string }; key: Buffer }>(lockClient, 'Lock', { name: b('queue'), lease: l2.toString() });
-    expect(await stillPending(second, 300)).toBe(true);
+    // Queued behind the first: its waiter key is there; it is granted only by the unlock below.
+    await expect.poll(() => getKey(b(`queue/${l2.toString(16)}`))).toBeDefined();
     const unlocked = await callUnary<{ header: { revision: string } }>(lockClient, 'Unlock', { key: first.key });
     const got = await second;
     expect(got.key.toString()).toBe(`queue/${l2.toString(16)}`);
@@ -102,10 +97,14 @@ describe('api: Lock and Election over gRPC', () => {
     expect(gaveUp.code).toBe(GrpcCode.DEADLINE_EXCEEDED);
     const waiterKey = b(`exp/${l2.toString(16)}`);
     await expect.poll(() => getKey(waiterKey), { timeout: 3000 }).toBeUndefined();
-    const third = callUnary<{ key: Buffer }>(lockClient, 'Lock', { name: b('exp'), lease: l3.toString() });
-    expect(await stillPending(third, 200)).toBe(true);
+    const third = callUnary<{ header: { revision: string }; key: Buffer }>(lockClient, 'Lock', { name: b('exp'), lease: l3.toString() });
+    await expect.poll(() => getKey(b(`exp/${l3.toString(16)}`))).toBeDefined();
     await fake.member.expireLease(l1);
-    expect((await third).key.toString()).toBe(`exp/${l3.toString(16)}`);
+    const expiredAt = (await fake.member.range({ key: b('exp') })).header.revision;
+    const got = await third;
+    expect(got.key.toString()).toBe(`exp/${l3.toString(16)}`);
+    // Granted by the expiry of the holder's lease, not before it.
+    expect(Number(got.header.revision)).toBeGreaterThanOrEqual(expiredAt);
   });
 
   it('campaigns, reports the leader, proclaims, and resigns, with etcd errors', async () => {
@@ -159,7 +158,9 @@ describe('api: Lock and Election over gRPC', () => {
     const [l1, l2] = [await grant(), await grant()];
     const first = await callUnary<{ leader: LeaderKeyOut }>(electionClient, 'Campaign', { name: b('obs'), lease: l1.toString(), value: b('one') });
     const second = callUnary<{ leader: LeaderKeyOut }>(electionClient, 'Campaign', { name: b('obs'), lease: l2.toString(), value: b('two') });
-    expect(await stillPending(second, 300)).toBe(true);
+    // The second candidate is queued (its key is there) while the first leads; the observer's
+    // record below shows it took over only after the first resigned.
+    await expect.poll(() => getKey(b(`obs/${l2.toString(16)}`))).toBeDefined();
     await callUnary(electionClient, 'Proclaim', { leader: first.leader, value: b('three') });
     await callUnary(electionClient, 'Resign', { leader: first.leader });
     const won = await second;
@@ -244,7 +245,8 @@ describe.skipIf(!hasEtcdctl)(title, () => {
     // etcdctl prints the key and a blank line, as against etcd.
     expect(holder.stdout).toMatch(/^shared\/[0-9a-f]+\n\n$/);
     const second = run(['lock', 'shared', '--', 'echo', 'second ran']);
-    await new Promise((r) => setTimeout(r, 500));
+    // Queued: two waiter keys, and the second has not run its command.
+    await until(async () => (await fake.member.range({ key: b('shared/'), rangeEnd: b('shared0') })).kvs.length === 2, 5000, () => 'the second waiter key');
     expect(second.stdout).toBe('');
     await interrupt(holder);
     expect(await second.exited).toBe(0);
@@ -257,7 +259,7 @@ describe.skipIf(!hasEtcdctl)(title, () => {
     await until(() => first.stdout !== '', 5000, () => 'the first leader');
     expect(first.stdout).toMatch(/^ctl-el\/[0-9a-f]+\nalpha\n$/);
     const second = run(['elect', 'ctl-el', 'beta']);
-    await new Promise((r) => setTimeout(r, 500));
+    await until(async () => (await fake.member.range({ key: b('ctl-el/'), rangeEnd: b('ctl-el0') })).kvs.length === 2, 5000, () => 'the second candidate key');
     expect(second.stdout).toBe('');
     await interrupt(first);
     await until(() => second.stdout !== '', 5000, () => 'the second leader');

@@ -332,11 +332,14 @@ describe.skipIf(!ready)(title, () => {
         granted = true;
         return r;
       });
-      // Long enough for etcd to have put the second waiter key and begun to wait on the first.
-      await new Promise((r) => setTimeout(r, 700));
-      expect(granted).toBe(false);
-      const waiting = await c.range({ key: `lk/${b.id.toString(16)}` });
+      // The second waiter key is queued behind the first (bounded wait for it to appear).
+      let waiting = await c.range({ key: `lk/${b.id.toString(16)}` });
+      for (let i = 0; i < 100 && waiting.kvs.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        waiting = await c.range({ key: `lk/${b.id.toString(16)}` });
+      }
       expect(waiting.kvs[0]?.createRevision).toBeGreaterThan(held.kvs[0]?.createRevision ?? Infinity);
+      expect(granted).toBe(false);
 
       const released = await c.unlock(first.key);
       const got = await second;

@@ -1,10 +1,9 @@
 /**
  * Watch, lease, lock and election on a real 3-member tsetcd cluster, through the etcd3 package
  * and etcdctl 3.4: history replay and live events, equal on every member; the compacted-revision
- * error; progress notifications; filters and prevKv; lease expiry within TTL + 1 s, and when the
- * leader is killed meanwhile, etcd's TTL + election timeout from when the new leader took over;
- * a keep-alive stream that holds its lease across a leader change;
- * `etcdctl lock` and `etcdctl elect`.
+ * error; progress notifications; filters and prevKv; keep-alives forwarded by a follower;
+ * `etcdctl lock` and `etcdctl elect` across members. Lease expiry in time (through a follower,
+ * across a leader crash) is tested on simulated time: test/sim-cluster/cluster-lease.test.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
@@ -141,32 +140,6 @@ describe('watch on a 3-member cluster', () => {
 });
 
 describe('leases on a 3-member cluster', () => {
-  /** Puts a key under a fresh lease through a follower; resolves with the time the grant returned. */
-  async function leasedKey(c: Etcd3, key: string, ttl: number): Promise<{ grantedAt: number; id: string }> {
-    const lease = c.lease(ttl, { autoKeepAlive: false });
-    const id = await lease.grant();
-    const grantedAt = Date.now();
-    await lease.put(key).value('x');
-    return { grantedAt, id };
-  }
-
-  async function deletedAt(c: Etcd3, key: string): Promise<number> {
-    const w = await c.watch().key(key).create();
-    return new Promise((resolve) => w.on('delete', () => resolve(Date.now())));
-  }
-
-  it('an expired lease deletes its keys within TTL + 1 s', async () => {
-    const leader = (await leaderOf(clients, running())) as LocalMember;
-    const follower = running().find((m) => m !== leader) as LocalMember;
-    const c = clients.of(follower);
-    const deleted = deletedAt(c, 'exp/a');
-    const { grantedAt } = await leasedKey(c, 'exp/a', 3);
-    const elapsed = (await deleted) - grantedAt;
-    console.log(`lease: TTL 3 s, keys deleted ${elapsed} ms after the grant`);
-    expect(elapsed).toBeGreaterThan(2500);
-    expect(elapsed).toBeLessThan(4000);
-  }, 20_000);
-
   it('keep-alives sent together on a follower are forwarded to the leader together and each answered: TTL for a lease, 0 for an unknown one', async () => {
     const leader = (await leaderOf(clients, running())) as LocalMember;
     const c = clients.of(running().find((m) => m !== leader) as LocalMember);
@@ -190,43 +163,6 @@ describe('leases on a 3-member cluster', () => {
     ids.forEach((id, i) => expect(answers.get(id)).toBe(String(30 + i)));
     for (const id of ids) await c.leaseClient.leaseRevoke({ ID: id });
   }, 20_000);
-
-  it('an expired lease outlives a leader kill by TTL + election timeout, as in etcd; a kept-alive lease survives the leader change', async () => {
-    const leader = (await leaderOf(clients, running())) as LocalMember;
-    const followers = running().filter((m) => m !== leader);
-    const c = clients.of(followers[0] as LocalMember);
-    // One lease left to expire, one kept alive by etcd3's keep-alive stream (every TTL/3).
-    const deleted = deletedAt(c, 'kill/expiring');
-    const { grantedAt } = await leasedKey(c, 'kill/expiring', 5);
-    const kept = c.lease(3);
-    let lost: unknown;
-    kept.on('lost', (e) => (lost = e));
-    await kept.put('kill/kept').value('alive');
-
-    await new Promise((r) => setTimeout(r, 1000));
-    const killedAt = Date.now();
-    await cluster.kill(leader, 'SIGKILL');
-    // Renewals lived in the dead leader's memory: the next one gives every lease its whole TTL
-    // plus an election timeout from when it takes over (etcd's Promote), after the kill.
-    const sinceKill = (await deleted) - killedAt;
-    console.log(`lease: TTL 5 s, leader killed 1 s after the grant, keys deleted ${sinceKill} ms after the kill (${(await deleted) - grantedAt} ms after the grant)`);
-    expect(sinceKill).toBeGreaterThan(5000 + ELECTION_MS - 100);
-    expect(sinceKill).toBeLessThan(5000 + ELECTION_MS + 4 * ELECTION_MS + 1000);
-
-    // Three TTLs of the kept lease after the kill: still there, on every surviving member.
-    await new Promise((r) => setTimeout(r, Math.max(0, 9000 - (Date.now() - killedAt))));
-    expect(lost).toBeUndefined();
-    for (const m of followers) expect(await clients.of(m).get('kill/kept').serializable(true).string()).toBe('alive');
-    const id = await kept.grant(); // the id of the lease granted above
-    const left = await clients.of(followers[1] as LocalMember).leaseClient.leaseTimeToLive({ ID: id, keys: true });
-    expect(Number(left.TTL)).toBeGreaterThan(0);
-    expect(left.keys.map((k) => k.toString())).toEqual(['kill/kept']);
-    await kept.revoke();
-    expect(await c.get('kill/kept').string()).toBeNull();
-
-    cluster.start(leader);
-    await waitFor('the old leader back, following the new one', async () => ((await clients.of(leader).maintenance.status()).leader !== '0' ? true : undefined), 30_000);
-  }, 60_000);
 });
 
 /** A long-running etcdctl whose standard output is collected; stopped by its PID in afterAll if still running. */
@@ -249,12 +185,15 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock and elect on a 3-member cluster', () 
     await waitFor('the first lock', async () => (first.out().startsWith('mylock/') ? true : undefined), 10_000).catch((e: unknown) => {
       throw new Error(`${String(e)}; etcdctl printed ${JSON.stringify(first.out())} (${a.name})`);
     });
-    const second = spawnEtcdctl(b.clientUrl, ['lock', 'mylock', 'echo', 'second-has-it']);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(second.out()).toBe('');
+    // The second runs its command while it holds the lock: it prints what `holder` says then.
+    await etcdctl(a.clientUrl, ['put', 'holder', 'first']);
+    const second = spawnEtcdctl(b.clientUrl, ['lock', 'mylock', '--', 'sh', '-c', `${ETCDCTL} --endpoints ${b.clientUrl} get holder --print-value-only`]);
+    await waitFor('the second waiter key', async () => ((await etcdctl(a.clientUrl, ['get', 'mylock', '--prefix', '--keys-only'])).stdout.trim().split('\n').filter((l) => l !== '').length === 2 ? true : undefined), 10_000);
+    await etcdctl(a.clientUrl, ['put', 'holder', 'released']);
     first.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
-    expect(second.out()).toBe('second-has-it\n');
+    // Had it taken the lock while the first held it, it would have read 'first'.
+    expect(second.out()).toBe('released\n');
   }, 30_000);
 
   it('lock: a holder that dies releases the lock when its session lease expires', async () => {
@@ -262,12 +201,9 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock and elect on a 3-member cluster', () 
     const first = spawnEtcdctl(a.clientUrl, ['lock', '--ttl=2', 'deadlock']);
     await waitFor('the first lock', async () => (first.out().startsWith('deadlock/') ? true : undefined), 10_000);
     first.child.kill('SIGKILL');
-    const killedAt = Date.now();
     const second = spawnEtcdctl(b.clientUrl, ['lock', 'deadlock', 'echo', 'after-expiry']);
     expect(await second.exited).toBe(0);
-    const waited = Date.now() - killedAt;
     expect(second.out()).toBe('after-expiry\n');
-    expect(waited).toBeLessThan(2000 + 2000);
   }, 30_000);
 
   it('elect: one leader at a time; an observer sees each proclaimed leader', async () => {
@@ -276,8 +212,9 @@ describe.skipIf(!hasEtcdctl)('etcdctl lock and elect on a 3-member cluster', () 
     const one = spawnEtcdctl(a.clientUrl, ['elect', 'myelection', 'p1']);
     await waitFor('p1 elected', async () => (/^myelection\/[0-9a-f]+\np1\n$/.test(one.out()) ? true : undefined), 10_000);
     const two = spawnEtcdctl(b.clientUrl, ['elect', 'myelection', 'p2']);
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(two.out()).toBe('');
+    // p2 campaigns (its key is there) but p1 still leads: the observer has seen only p1.
+    await waitFor('the second candidate key', async () => ((await etcdctl(a.clientUrl, ['get', 'myelection', '--prefix', '--keys-only'])).stdout.trim().split('\n').filter((l) => l !== '').length === 2 ? true : undefined), 10_000);
+    expect(observer.out()).not.toMatch(/p2/);
     one.child.kill('SIGINT');
     await waitFor('p2 elected', async () => (/^myelection\/[0-9a-f]+\np2\n$/.test(two.out()) ? true : undefined), 10_000);
     await waitFor('the observer saw both', async () => (/p1\n[^]*p2\n$/.test(observer.out()) ? true : undefined), 10_000);

@@ -144,9 +144,12 @@ export class SimNetwork {
   private async request<R extends PeerRequest>(node: string, owner: Owner, url: string, req: R, timeoutMs: number): Promise<PeerReply<R['kind']>> {
     const to = this.reach(node, url);
     if (to === undefined) {
-      // Refused at once when nobody listens; a cut link answers nothing until the deadline.
-      await this.sched.sleep(this.byUrl.has(url) ? timeoutMs : this.delay(), owner);
-      throw new Error(`request ${req.kind} to ${url}: unreachable`);
+      // Refused at once when nobody listens (a dead process's port is closed); a cut link
+      // answers nothing until the deadline.
+      const l = this.byUrl.get(url);
+      const cut = l !== undefined && l.owner.alive;
+      await this.sched.sleep(cut ? timeoutMs : this.delay(), owner);
+      throw new Error(`request ${req.kind} to ${url}: ${cut ? 'no answer' : 'connection refused'}`);
     }
     const copy = structuredClone(req);
     const reply = await this.deliver(owner, to, node, () => to.handlers.serve(copy), timeoutMs);

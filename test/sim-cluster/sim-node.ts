@@ -22,6 +22,8 @@ export interface NodeParams {
   readonly electionMs: number;
   readonly snapshotCount: number;
   readonly snapshotCatchUpEntries: number;
+  /** --experimental-watch-progress-notify-interval (default etcd's 10 minutes). */
+  readonly watchProgressNotifyMs?: number;
   readonly bugs: ReadonlySet<BugName>;
 }
 
@@ -102,7 +104,7 @@ export class SimNode {
       snapshotCatchUpEntries: p.snapshotCatchUpEntries,
       maxRequestBytes: 1.5 * 1024 * 1024,
       maxTxnOps: 128,
-      watchProgressNotifyMs: 10 * 60 * 1000,
+      watchProgressNotifyMs: p.watchProgressNotifyMs ?? 10 * 60 * 1000,
       logger,
     };
     const server = createMember(cfg, env, this.strategies);
