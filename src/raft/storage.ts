@@ -140,7 +140,11 @@ export class MemoryStorage implements Storage {
     const ents = first > (entries[0] as Entry).index ? entries.slice(first - (entries[0] as Entry).index) : entries;
     const at = (ents[0] as Entry).index - this.offset();
     assert(at <= this.ents.length, `missing log entry [last: ${this.lastIndex()}, append at: ${(ents[0] as Entry).index}]`);
-    this.ents = this.ents.slice(0, at).concat(ents);
+    // In place: an append costs what it appends (and what it truncates), not a copy of the whole
+    // log, which grows to --snapshot-count entries between snapshots. entries() hands out
+    // copies, so nobody else holds this array.
+    this.ents.length = at;
+    for (const e of ents) this.ents.push(e);
   }
 
   private offset(): number {
