@@ -4,7 +4,7 @@
  * (a markdown table of ops/s and p50/p99 with the ratio tsetcd/etcd); never a test.
  *
  *   npm run bench:compare -- [--size 1|3] [--rounds 1] [--quick] [--cpu-prof] [--only put,range-l,watch-latency]
- *        [--check-perf s,m,l] [--workers N] [--etcd /usr/bin/etcd] [--keep]
+ *        [--check-perf s,m,l] [--workers N] [--etcd /usr/bin/etcd] [--keep] [--generator tsetcd-bench|etcd-benchmark]
  *
  * - Starts a real etcd (Debian's /usr/bin/etcd; installed with apt-get when missing) and a
  *   tsetcd cluster of the same size on free 127.0.0.1 ports, fsync on (both defaults),
@@ -14,6 +14,8 @@
  * - Runs every row against it: `tsetcd-bench` as a child process with --json, endpoints leader
  *   first, and --server-pids of the members, so the report has the servers' CPU and the
  *   generator's own CPU and busiest event loop beside each figure; then `etcdctl check perf`.
+ *   `--generator etcd-benchmark` drives the same rows (not the watch rows yet) with etcd's own
+ *   tools/benchmark instead, built from Debian's packages by bench/etcd-benchmark/build.sh.
  * - Writes results/compare-<timestamp>.md and .html (uPlot charts, inlined: the page works
  *   offline). With --cpu-prof the tsetcd members run under `node --cpu-prof`, their profiles go
  *   to results/compare-<timestamp>-cpu-prof/, and each member's top self-time functions are
@@ -34,6 +36,7 @@ import { pidCpuSeconds } from './common/proc.js';
 import { f0, f2, median, ratio } from './common/stats.js';
 import { ELECTION_MS, HEARTBEAT_MS, errText, killMembersNow, leaderFirst, readEtcdVersion, sleep, startSystem, type RunningSystem, type SystemMember, type SystemName } from './common/systems.js';
 import { guardRun } from './common/guard.js';
+import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
@@ -97,6 +100,8 @@ interface Options {
   etcd: string;
   etcdctl: string;
   keep: boolean;
+  /** Who drives the rows: ours, or etcd's tools/benchmark (bench/etcd-benchmark). */
+  generator: 'tsetcd-bench' | 'etcd-benchmark';
 }
 
 function parseOptions(): Options {
@@ -112,8 +117,10 @@ function parseOptions(): Options {
       etcd: { type: 'string', default: '/usr/bin/etcd' },
       etcdctl: { type: 'string', default: '/usr/bin/etcdctl' },
       keep: { type: 'boolean', default: false },
+      generator: { type: 'string', default: 'tsetcd-bench' },
     },
   });
+  if (values.generator !== 'tsetcd-bench' && values.generator !== 'etcd-benchmark') throw new Error(`--generator is tsetcd-bench or etcd-benchmark, got ${values.generator}`);
   const int = (name: string, v: string, min: number, max: number): number => {
     const x = Number(v);
     if (!Number.isInteger(x) || x < min || x > max) throw new Error(`--${name} must be an integer in [${min}, ${max}], got ${v}`);
@@ -142,6 +149,7 @@ function parseOptions(): Options {
     etcd: values.etcd,
     etcdctl: values.etcdctl,
     keep: values.keep,
+    generator: values.generator,
   };
 }
 
@@ -223,6 +231,17 @@ async function runBenchRow(row: Row & { run: { bench: string[]; section: number 
   };
 }
 
+let etcdBenchmark: string | undefined;
+
+/** A row through the chosen generator. etcd's tool has no watch figures we parse yet. */
+async function benchRow(row: Row & { run: { bench: string[]; section: number } }, members: SystemMember[], opt: Options): Promise<Omit<Measure, 'system' | 'round' | 'row' | 'load1'>> {
+  if (opt.generator === 'tsetcd-bench') return runBenchRow(row, members, opt);
+  if (row.run.section !== 0) throw new Error('watch rows run only with --generator tsetcd-bench');
+  etcdBenchmark ??= etcdBenchmarkBinary();
+  const r = await runEtcdBenchmarkRow(etcdBenchmark, row.run.bench, members.map((m) => m.endpoint), members.map((m) => m.pid), ROW_DEADLINE_S * 1000);
+  return { ...r, genCpu: NaN, genElu: NaN, note: 'etcd benchmark' };
+}
+
 async function runCheckPerf(load: string, members: SystemMember[], opt: Options): Promise<Omit<Measure, 'system' | 'round' | 'row' | 'load1'>> {
   const pids = members.map((m) => m.pid);
   const t0 = performance.now();
@@ -272,7 +291,9 @@ function renderMarkdown(opt: Options, rowsRun: Row[], measures: Measure[], info:
   lines.push(
     `${info.startedAt} — ${cpus.length} x ${cpus[0]?.model ?? '?'}, Node ${process.version}; load average (1 min) ${info.loadBefore.toFixed(2)} before, ${os.loadavg()[0]?.toFixed(2)} after. ` +
       `fsync on (both defaults), heartbeat ${HEARTBEAT_MS} ms, election ${ELECTION_MS} ms, loopback; a fresh cluster per (system, round), systems alternating tsetcd, etcd for ${opt.rounds} round(s)${opt.quick ? '; --quick (short rows)' : ''}. ` +
-      `Load: tsetcd-bench with ${opt.workers} worker thread(s), endpoints leader first; figures are medians over rounds.`,
+      opt.generator === 'tsetcd-bench'
+        ? `Load: tsetcd-bench with ${opt.workers} worker thread(s), endpoints leader first; figures are medians over rounds.`
+        : 'Load: etcd 3.4\'s own tools/benchmark (Go clientv3, `--precise`; built by bench/etcd-benchmark/build.sh from Debian\'s packages), endpoints leader first; figures are medians over rounds.',
   );
   lines.push('');
   lines.push('ops/s: requests (watch rows: events) per second over the whole row; p50/p99 per request (watch rows: put send to event receipt). ratio = tsetcd/etcd: above 1 is more ops/s or longer latency for tsetcd.');
@@ -307,7 +328,8 @@ function renderMarkdown(opt: Options, rowsRun: Row[], measures: Measure[], info:
   lines.push('Each row, against each system (`--endpoints` = the members leader first, `--server-pids` = their PIDs):');
   lines.push('');
   for (const r of rowsRun) {
-    lines.push('run' in r && 'bench' in r.run ? `- ${r.label}: \`tsetcd-bench --workers=${opt.workers} ${r.run.bench.join(' ')}\`` : `- ${r.label}`);
+    const tool = opt.generator === 'tsetcd-bench' ? `tsetcd-bench --workers=${opt.workers}` : 'benchmark --precise';
+    lines.push('run' in r && 'bench' in r.run ? `- ${r.label}: \`${tool} ${r.run.bench.join(' ')}\`` : `- ${r.label}`);
   }
   lines.push('');
   return lines.join('\n');
@@ -448,7 +470,7 @@ async function main(): Promise<void> {
         for (const row of rowsRun) {
           let m: Omit<Measure, 'system' | 'round' | 'row' | 'load1'>;
           try {
-            m = 'bench' in row.run ? await runBenchRow({ ...row, run: row.run }, members, opt) : await runCheckPerf(row.run.checkPerf, members, opt);
+            m = 'bench' in row.run ? await benchRow({ ...row, run: row.run }, members, opt) : await runCheckPerf(row.run.checkPerf, members, opt);
           } catch (e) {
             m = { opsPerSec: NaN, p50ms: NaN, p99ms: NaN, errors: NaN, serverCpu: NaN, genCpu: NaN, genElu: NaN, note: `failed: ${errText(e).slice(0, 300)}` };
           }
