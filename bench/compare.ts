@@ -238,7 +238,7 @@ async function benchRow(row: Row & { run: { bench: string[]; section: number } }
   if (opt.generator === 'tsetcd-bench') return runBenchRow(row, members, opt);
   if (row.run.section !== 0) throw new Error('watch rows run only with --generator tsetcd-bench');
   etcdBenchmark ??= etcdBenchmarkBinary();
-  const r = await runEtcdBenchmarkRow(etcdBenchmark, row.run.bench, members.map((m) => m.endpoint), members.map((m) => m.pid), ROW_DEADLINE_S * 1000);
+  const r = await runEtcdBenchmarkRow(etcdBenchmark, row.run.bench, members.map((m) => m.endpoint), members.map((m) => m.pid), ROW_DEADLINE_S * 1000, (c) => (currentChild = c));
   return { ...r, genCpu: NaN, genElu: NaN, note: 'etcd benchmark' };
 }
 

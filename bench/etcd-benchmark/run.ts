@@ -5,7 +5,7 @@
  * its text summary ("Requests/sec:", "50% in 0.0012 secs.", "Error distribution:") is parsed
  * here, and the members' CPU is read from /proc around the run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pidCpuSeconds } from '../common/proc.js';
@@ -42,11 +42,20 @@ export function parseSummary(out: string): Omit<EtcdBenchmarkResult, 'serverCpu'
   return { opsPerSec: Number(rps), p50ms: pct('50'), p99ms: pct('99'), errors };
 }
 
-export async function runEtcdBenchmarkRow(bin: string, args: readonly string[], endpoints: readonly string[], pids: readonly number[], timeoutMs: number): Promise<EtcdBenchmarkResult> {
+/** `track` is told the child (and undefined once it exited), so the caller can stop it by PID on its own exit. */
+export async function runEtcdBenchmarkRow(
+  bin: string,
+  args: readonly string[],
+  endpoints: readonly string[],
+  pids: readonly number[],
+  timeoutMs: number,
+  track: (child: ChildProcess | undefined) => void = () => undefined,
+): Promise<EtcdBenchmarkResult> {
   const cpu0 = pids.map(pidCpuSeconds);
   const t0 = performance.now();
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(bin, [`--endpoints=${endpoints.join(',')}`, '--precise', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child);
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-200_000)));
     child.stderr.on('data', (d: Buffer) => (text = (text + d.toString()).slice(-200_000)));
@@ -54,6 +63,7 @@ export async function runEtcdBenchmarkRow(bin: string, args: readonly string[], 
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
+      track(undefined);
       if (code !== 0) reject(new Error(`etcd benchmark exited ${String(code)}: ${text.trim().split('\n').slice(-3).join(' | ')}`));
       else resolve(text);
     });
