@@ -325,7 +325,11 @@ function renderMarkdown(opt: Options, rowsRun: Row[], measures: Measure[], info:
   lines.push('');
   lines.push('## Commands');
   lines.push('');
-  lines.push('Each row, against each system (`--endpoints` = the members leader first, `--server-pids` = their PIDs):');
+  lines.push(
+    opt.generator === 'tsetcd-bench'
+      ? 'Each row, against each system (`--endpoints` = the members leader first, `--server-pids` = their PIDs):'
+      : 'Each row, against each system (`--endpoints` = the members leader first; the members\' CPU read from /proc):',
+  );
   lines.push('');
   for (const r of rowsRun) {
     const tool = opt.generator === 'tsetcd-bench' ? `tsetcd-bench --workers=${opt.workers}` : 'benchmark --precise';

@@ -9,41 +9,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BugName } from '../../src/util/test-hook-names.js';
-import { Cluster } from './cluster.js';
+import { simCluster, type SimCluster } from './harness.js';
 import { utf8 } from './history.js';
-import type { SimNode } from './sim-node.js';
 
 const ELECTION_MS = 1000;
 
-function cluster(initial: number, bugs: BugName[] = []): Cluster {
-  return new Cluster({
-    seed: 7,
-    initial,
-    spare: 1,
-    net: { delayMs: 1, jitterMs: 0, lossRate: 0 },
-    // No raft snapshot covers the change, so a restart must find it in the log.
-    node: { heartbeatMs: 100, electionMs: ELECTION_MS, snapshotCount: 100_000, snapshotCatchUpEntries: 10 },
-    bugs,
-  });
-}
-
-async function leaderOf(c: Cluster): Promise<SimNode> {
-  await c.drive(
-    (async () => {
-      for (let i = 0; i < 100 && !c.up.some((n) => n.server?.isLeader() === true); i++) await c.sched.sleep(100, c.owner);
-    })(),
-    20_000,
-  );
-  const leader = c.up.find((n) => n.server?.isLeader() === true);
-  if (leader === undefined) throw new Error('no leader');
-  return leader;
-}
+/** No raft snapshot covers the change, so a restart must find it in the log. */
+const cluster = (size: number, bugs: BugName[] = []): Promise<SimCluster> => simCluster({ size, spare: 1, seed: 7, electionMs: ELECTION_MS, snapshotCount: 100_000, bugs });
 
 /** One member, 40 writes, then a voter added that never starts, then a restart. */
-async function addThenRestart(bugs: BugName[], kill: boolean): Promise<{ c: Cluster; changeIndex: number; restartedAt: number }> {
-  const c = cluster(1, bugs);
-  await c.drive(c.bootstrap(), 10_000);
-  const n1 = await leaderOf(c);
+async function addThenRestart(bugs: BugName[], kill: boolean): Promise<{ c: SimCluster['c']; changeIndex: number; restartedAt: number }> {
+  const m = await cluster(1, bugs);
+  const c = m.c;
+  const n1 = await m.leader();
   for (let i = 0; i < 40; i++) await c.drive(n1.server!.put({ key: utf8(`k${i}`), value: utf8(`v${i}`) }), 10_000);
   await c.drive(n1.server!.memberAdd([c.node('n2').peerUrl], false), 10_000);
   const changeIndex = c.ghostConfigOf('n1');
@@ -77,18 +55,18 @@ describe('restart after a membership change (simulated time)', () => {
   });
 
   it('three members: a voter added, every member restarted, every acknowledged write kept', async () => {
-    const c = cluster(3);
-    await c.drive(c.bootstrap(), 10_000);
+    const m = await cluster(3);
+    const c = m.c;
     const acked: string[] = [];
     const write = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i++) {
-        const leader = await leaderOf(c);
+        const leader = await m.leader();
         await c.drive(leader.server!.put({ key: utf8(`k${i}`), value: utf8(`v${i}`) }), 10_000);
         acked.push(`k${i}`);
       }
     };
     await write(0, 30);
-    const leader = await leaderOf(c);
+    const leader = await m.leader();
     await c.drive(leader.server!.memberAdd([c.node('n4').peerUrl], false), 10_000);
     c.members.add('n4');
     for (const n of c.up) n.crash('kill');

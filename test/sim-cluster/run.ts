@@ -10,11 +10,11 @@ import type { MicroOp } from '../../jepsen-lite/history.js';
 import { Prng } from '../../src/util/prng.js';
 import type { BugName } from '../../src/util/test-hook-names.js';
 import { Cluster, Violation, type ClusterParams } from './cluster.js';
-import { kvFields, parseValue, perform, Process, text, utf8, type History } from './history.js';
+import { perform, Process, type History } from './history.js';
 import { Nemesis } from './nemesis.js';
 import type { Owner } from './scheduler.js';
 import type { SimNode } from './sim-node.js';
-import { Clients, collect, type ClientWorld } from './workloads.js';
+import { appendTxn, Clients, collect, readKey, type ClientWorld } from './workloads.js';
 
 export interface RunOptions {
   readonly seed: number;
@@ -160,7 +160,7 @@ async function simulate(c: Cluster, durationMs: number): Promise<RunResults> {
   // Long enough for every lease nobody renews to run out (the lease checker's L4 bound).
   await c.drive(c.sched.sleep(8_000, c.owner), 10_000);
   const finalOwner = clients.owner;
-  await c.drive(finalReads(c, world, finalOwner), 60_000);
+  await c.drive(finalReads(c, finalOwner), 60_000);
   const revision = await c.drive(finalRevision(c), 10_000);
   for (const n of c.up) {
     const r = await c.drive(collect(world, n, revision, finalOwner), 30_000);
@@ -200,7 +200,7 @@ async function converge(c: Cluster): Promise<void> {
 }
 
 /** Every key the workloads touched, read linearizably on every member. */
-async function finalReads(c: Cluster, w: ClientWorld, owner: Owner): Promise<void> {
+async function finalReads(c: Cluster, owner: Owner): Promise<void> {
   const keys = new Set<string>();
   const appendKeys = new Set<string>();
   for (const e of c.history.events) {
@@ -211,28 +211,14 @@ async function finalReads(c: Cluster, w: ClientWorld, owner: Owner): Promise<voi
   for (const n of c.up) {
     const proc = new Process(c.history);
     const s = n.server!;
-    for (const key of [...keys].sort()) {
-      await perform(c.history, c.sched, owner, proc, n.name, { f: 'read', key }, async () => {
-        const r = await s.range({ key: utf8(key) });
-        const kv = r.kvs[0];
-        return { type: 'ok', value: kv === undefined ? null : parseValue(kv.value), revision: r.header.revision, ...kvFields(kv), ...(kv !== undefined && kv.lease !== 0n ? { lease: kv.lease.toString() } : {}) };
-      }, { timeoutMs: 8000, readOnly: true });
-    }
+    const opts = { timeoutMs: 8000, readOnly: true };
+    for (const key of [...keys].sort()) await perform(c.history, c.sched, owner, proc, n.name, { f: 'read', key }, () => readKey(s, key), opts);
     const sorted = [...appendKeys].sort();
     for (let i = 0; i < sorted.length; i += 4) {
       const txn: MicroOp[] = sorted.slice(i, i + 4).map((k): MicroOp => ['r', k, null]);
-      await perform(c.history, c.sched, owner, proc, n.name, { f: 'txn', txn: txn.map((m): MicroOp => [...m]) }, async () => {
-        const r = await s.txn({ success: txn.map((m) => ({ requestRange: { key: utf8(m[1]) } })) });
-        const done = txn.map((m, j): MicroOp => {
-          const resp = r.responses[j];
-          const kv = resp !== undefined && 'responseRange' in resp ? resp.responseRange.kvs[0] : undefined;
-          return ['r', m[1], kv === undefined ? null : (JSON.parse(text(kv.value)) as number[])];
-        });
-        return { type: 'ok', txn: done, revision: r.header.revision };
-      }, { timeoutMs: 8000, readOnly: true });
+      await perform(c.history, c.sched, owner, proc, n.name, { f: 'txn', txn: txn.map((m): MicroOp => [...m]) }, () => appendTxn(s, txn), opts);
     }
   }
-  void w;
 }
 
 async function finalRevision(c: Cluster): Promise<number> {

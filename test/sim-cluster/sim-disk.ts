@@ -105,7 +105,6 @@ export interface DiskLatency {
 export class SimDisk {
   private readonly files = new Map<string, Inode>();
   private readonly dirs = new Set<string>(['/']);
-  fsyncs = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -167,7 +166,6 @@ export class SimDisk {
     const syncLatency = (): number => syncMs + this.prng.float() * syncMs;
     const sync = (): Promise<void> =>
       done(syncLatency(), () => {
-        this.fsyncs++;
         if (!this.ignoreSync) inode.sync();
       });
     return {

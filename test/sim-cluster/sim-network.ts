@@ -34,8 +34,6 @@ export class SimNetwork {
   private readonly cuts = new Set<string>();
   /** Calm (while checking the end state): no loss and no extra delay. */
   calm = false;
-  sent = 0;
-  lost = 0;
 
   constructor(
     private readonly sched: Scheduler,
@@ -106,16 +104,12 @@ export class SimNetwork {
       removePeer: (id) => peers.delete(id),
       send: (msgs) => {
         for (const m of msgs) {
-          this.sent++;
           const to = target(m.to);
           if (to === undefined) {
             unreachable(m.to);
             continue;
           }
-          if (!this.calm && this.prng.chance(this.params.lossRate)) {
-            this.lost++;
-            continue;
-          }
+          if (!this.calm && this.prng.chance(this.params.lossRate)) continue;
           const copy = structuredClone(m) as Message;
           this.sched.at(this.delay(), to.owner, () => {
             // Cut while in flight (a receiver that died drops the event with its owner).

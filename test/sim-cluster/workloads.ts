@@ -136,11 +136,7 @@ export class Clients {
       });
     }
     await this.w.sched.sleep(this.w.prng.int(ttl * 1500), this.owner);
-    await this.op(proc, { f: 'read', key }, true, async (s) => {
-      const r = await s.range({ key: utf8(key) });
-      const kv = r.kvs[0];
-      return { type: 'ok', value: kv === undefined ? null : parseValue(kv.value), revision: r.header.revision, ...kvFields(kv), ...(kv !== undefined && kv.lease !== 0n ? { lease: kv.lease.toString() } : {}) };
-    });
+    await this.op(proc, { f: 'read', key }, true, (s) => readKey(s, key));
   }
 
   /** Acquire a lock, hold it a little, release it. */
@@ -200,8 +196,18 @@ export class Clients {
   }
 }
 
-/** The append txn: read the lists, then write them back guarded by their mod revisions. */
-async function appendTxn(s: MemberService, txn: readonly MicroOp[]): Promise<Outcome> {
+/** A linearizable read of one key, as the register and lease checkers read it. */
+export async function readKey(s: MemberService, key: string): Promise<Outcome> {
+  const r = await s.range({ key: utf8(key) });
+  const kv = r.kvs[0];
+  return { type: 'ok', value: kv === undefined ? null : parseValue(kv.value), revision: r.header.revision, ...kvFields(kv), ...(kv !== undefined && kv.lease !== 0n ? { lease: kv.lease.toString() } : {}) };
+}
+
+/**
+ * The append txn: read the lists, then write them back guarded by their mod revisions. With
+ * reads only, it is one read-only txn.
+ */
+export async function appendTxn(s: MemberService, txn: readonly MicroOp[]): Promise<Outcome> {
   const appendKeys = [...new Set(txn.filter((m) => m[0] === 'append').map((m) => m[1]))];
   const seen = new Map<string, { list: number[]; mod: number }>();
   if (appendKeys.length > 0) {
