@@ -6,8 +6,8 @@
  * (proto-loader-gen-types), with the conversion options src/api decodes with (keepCase, 64-bit
  * integers as decimal strings, bytes as Buffers, enums as numbers, defaults, oneof names): each
  * message `X` is what a handler receives, and `XIn` is what protobufjs accepts to encode (and a
- * superset of what its decode() hands the client: Longs, Uint8Arrays). Relative imports get the
- * `.js` extension NodeNext resolution wants; nothing else is touched.
+ * superset of what its decode() hands the client: Longs, Uint8Arrays). Relative imports carry the
+ * `.js` extension NodeNext resolution wants (--importFileExtension).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,16 +19,15 @@ import { PROTO_FILES } from './index.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const GEN_DIR = path.join(here, 'gen');
 
-const FLAGS = ['--keepCase', '--longs=String', '--enums=Number', '--bytes=Buffer', '--defaults', '--oneofs', '--inputTemplate=%sIn', '--outputTemplate=%s'];
+const FLAGS = ['--keepCase', '--longs=String', '--enums=Number', '--bytes=Buffer', '--defaults', '--oneofs', '--inputTemplate=%sIn', '--outputTemplate=%s', '--importFileExtension=.js'];
 
 function generate(outDir: string): void {
   const bin = path.join(here, '..', 'node_modules', '.bin', 'proto-loader-gen-types');
   const r = spawnSync(bin, [...FLAGS, '-I', here, '-O', outDir, ...PROTO_FILES], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`proto-loader-gen-types failed (${r.status}): ${r.stderr}`);
   for (const file of walk(outDir)) {
-    const text = readFileSync(file, 'utf8')
-      .replace(/(from '\.{1,2}\/[^']+?)(?<!\.js)';/g, "$1.js';")
-      .replace(/^\/\/ Original file: .*\/proto\//gm, '// Original file: proto/');
+    // The generator names the source by its absolute path: keep the output the same on any machine.
+    const text = readFileSync(file, 'utf8').replace(/^\/\/ Original file: .*\/proto\//gm, '// Original file: proto/');
     writeFileSync(file, text);
   }
   // One module to import the message types from: every file's types.
