@@ -52,9 +52,6 @@ export type ResignRequestMsg = pb.ResignRequest;
 
 // ---- responses ---------------------------------------------------------------------------------
 
-/** A 64-bit integer on its way out: a safe integer, or a decimal string for 64-bit ids. */
-export type Int64Out = number | string;
-
 export type ResponseHeaderOut = pb.ResponseHeaderIn;
 export type KeyValueOut = pb.KeyValueIn;
 export type MemberOut = pb.MemberIn;
