@@ -54,10 +54,14 @@ const id = (v: bigint | undefined): string | undefined => (v === undefined || v 
 /** A message with its default fields still there, as undefined. */
 type Loose<T> = { [K in keyof T]?: T[K] | undefined };
 
-/** The message without its undefined fields: encode() writes only what is present. */
+/**
+ * The message without its undefined fields: encode() writes only what is present. A new object
+ * rather than `delete` (which would put every request on V8's slow dictionary path).
+ */
 function present<T extends object>(m: Loose<T>): T {
-  for (const k of Object.keys(m) as (keyof T)[]) if (m[k] === undefined) delete m[k];
-  return m as T;
+  const out: Partial<T> = {};
+  for (const k in m) if (m[k] !== undefined) out[k] = m[k] as T[typeof k];
+  return out as T;
 }
 
 export function encodeRange(r: RangeRequest): pb.RangeRequestIn {
