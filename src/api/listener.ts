@@ -3,20 +3,16 @@
  * uses cmux). Each new connection is held until its first bytes tell which protocol it speaks:
  *
  * - As soon as a byte differs from the HTTP/2 connection preface `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`,
- *   it is HTTP/1.1: the bytes read so far are pushed back into the socket (unshift) and the
- *   socket goes to the node:http server, which reads them once the socket flows again.
- * - A connection that sends the whole preface is a gRPC client (HTTP/2 with prior knowledge).
- *   It goes through the intake (h2-intake.ts: our SETTINGS, then the first request's header
- *   block, repaired if nghttp2 would refuse it) and then, with the bytes the intake kept pushed
- *   back, to grpc-js through its connection injector. node's HTTP/2 session reads a socket's
- *   buffered bytes when it takes the socket over.
+ *   it is HTTP/1.1 and goes to the node:http server (the JSON gateway).
+ * - A connection that sends the whole preface is a gRPC client (HTTP/2 with prior knowledge) and
+ *   goes to the gRPC server (grpc-server.ts).
  *
- * After the hand-over the socket belongs to the protocol server: nothing is copied or parsed
- * per request.
+ * Either way the bytes read so far are pushed back into the socket (unshift), so the protocol
+ * server reads the connection from its first byte. After the hand-over the socket is theirs.
  */
 import net from 'node:net';
 import type { Logger } from '../util/index.js';
-import { HTTP2_PREFACE, Http2Intake } from './h2-intake.js';
+import { CLIENT_PREFACE } from './h2/frame.js';
 
 export interface ProtocolTargets {
   /** Takes an HTTP/2 connection whose bytes (from the preface on) are still unread. */
@@ -56,9 +52,8 @@ export function listenSniffing(host: string, port: number, targets: ProtocolTarg
     socket.on('error', onError);
 
     let received: Buffer = Buffer.alloc(0);
-    let intake: Http2Intake | undefined;
 
-    const handOver = (target: (s: net.Socket) => void, replay: Buffer, resume: boolean): void => {
+    const handOver = (target: (s: net.Socket) => void, replay: Buffer): void => {
       socket.off('data', onData);
       socket.off('error', onError);
       socket.setTimeout(0);
@@ -67,25 +62,14 @@ export function listenSniffing(host: string, port: number, targets: ProtocolTarg
       socket.pause();
       socket.unshift(replay);
       target(socket);
-      if (resume) socket.resume();
-    };
-
-    const feedIntake = (active: Http2Intake, bytes: Buffer): void => {
-      const state = active.push(bytes);
-      if (state === 'done') handOver(targets.http2, active.buffered(), false);
-      else if (state === 'invalid') socket.destroy();
+      socket.resume();
     };
 
     const onData = (chunk: Buffer): void => {
-      if (intake !== undefined) return feedIntake(intake, chunk);
       received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
-      const n = Math.min(received.length, HTTP2_PREFACE.length);
-      if (!received.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n))) return handOver(targets.http1, received, true);
-      if (received.length < HTTP2_PREFACE.length) return;
-      // An HTTP/2 client: it keeps the connection alive from now on (we answer its PINGs).
-      socket.setTimeout(0);
-      intake = new Http2Intake((bytes) => socket.write(bytes));
-      feedIntake(intake, received.subarray(HTTP2_PREFACE.length));
+      const n = Math.min(received.length, CLIENT_PREFACE.length);
+      if (!received.subarray(0, n).equals(CLIENT_PREFACE.subarray(0, n))) return handOver(targets.http1, received);
+      if (received.length >= CLIENT_PREFACE.length) handOver(targets.http2, received);
     };
 
     const onTimeout = (): void => {

@@ -1,11 +1,9 @@
 /**
  * The etcd v3 wire API (proto/), loaded once per process. protobufjs parses the .proto files
  * into one Root (field names kept as written, so message objects use etcd's names: `range_end`,
- * `peerURLs`); the gRPC package definition is made from it by @grpc/proto-loader, and the JSON
- * gateway reads the same Root's types. Both decode with MESSAGE_OPTIONS, so a handler sees the
- * same object whichever way a request came in.
+ * `peerURLs`); the gRPC server (grpc-server.ts) and the JSON gateway both read its types and
+ * decode with MESSAGE_OPTIONS, so a handler sees the same object whichever way a request came in.
  */
-import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { protoRoot } from '../../proto/index.js';
 import { assert } from '../util/index.js';
@@ -38,7 +36,6 @@ export interface RpcMethod {
 
 export interface ApiProtos {
   readonly root: protobuf.Root;
-  readonly packageDefinition: protoLoader.PackageDefinition;
   /** Every RPC of every service, by full gRPC path. */
   readonly methods: ReadonlyMap<string, RpcMethod>;
   /** Full service names ('etcdserverpb.KV', ..., 'v3electionpb.Election'). */
@@ -54,8 +51,6 @@ export function apiProtos(): ApiProtos {
 
 function load(): ApiProtos {
   const root = protoRoot();
-
-  const packageDefinition = protoLoader.fromJSON(root.toJSON(), { keepCase: true, ...MESSAGE_OPTIONS });
 
   const methods = new Map<string, RpcMethod>();
   const services: string[] = [];
@@ -85,6 +80,5 @@ function load(): ApiProtos {
     }
   };
   visit(root);
-  for (const service of services) assert(service in packageDefinition, `proto-loader lost service ${service}`);
-  return { root, packageDefinition, methods, services };
+  return { root, methods, services };
 }

@@ -1,17 +1,16 @@
 /**
  * startApiServer: a member's client API on its client URLs. Each URL gets one listener that
  * serves gRPC and the HTTP/JSON gateway on the same port (listener.ts); behind them sit one
- * grpc-js server (grpc-services.ts) and one node:http server (gateway.ts), both calling the same
- * handlers (handlers.ts, stream-handlers.ts) on the MemberService.
+ * gRPC server (grpc-server.ts, on our own HTTP/2) and one node:http server (gateway.ts), both
+ * calling the same handlers (handlers.ts, stream-handlers.ts) on the MemberService.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import type { MemberService } from '../server/service.js';
 import type { LockPolicy } from '../server/lock.js';
 import { nopLogger, type Logger } from '../util/index.js';
 import { createGateway } from './gateway.js';
-import { createGrpcServer } from './grpc-services.js';
+import { createGrpcServer } from './grpc-server.js';
 import { createHandlers } from './handlers.js';
 import { createStreamHandlers } from './stream-handlers.js';
 import { listenSniffing, type SniffingListener } from './listener.js';
@@ -44,11 +43,10 @@ export async function startApiServer(service: MemberService, options: ApiServerO
   const maxReceiveBytes = service.limits.maxRequestBytes + GRPC_OVERHEAD_BYTES;
 
   const grpcServer = createGrpcServer(protos, handlers, streamHandlers, { maxReceiveBytes, logger });
-  const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   // JSON carries bytes as base64 (4/3 larger) plus field names: allow twice gRPC's limit.
   const httpServer = http.createServer(createGateway({ protos, handlers, streamHandlers, service, logger, maxBodyBytes: 2 * maxReceiveBytes }));
   const targets = {
-    http2: (socket: Socket) => injector.injectConnection(socket),
+    http2: (socket: Socket) => grpcServer.serve(socket),
     http1: (socket: Socket) => {
       httpServer.emit('connection', socket);
     },
@@ -57,8 +55,7 @@ export async function startApiServer(service: MemberService, options: ApiServerO
   const listeners: SniffingListener[] = [];
   const close = async (): Promise<void> => {
     const closed = listeners.map((l) => l.close());
-    injector.destroy();
-    grpcServer.forceShutdown();
+    grpcServer.close();
     httpServer.closeAllConnections();
     httpServer.close();
     for (const l of listeners) l.destroyConnections();

@@ -1,6 +1,6 @@
 /**
  * A streaming RPC as its handler sees it, whichever transport carries it (a gRPC call in
- * grpc-services.ts, newline-delimited JSON over HTTP/1.1 in gateway-stream.ts): requests come
+ * grpc-server.ts, newline-delimited JSON over HTTP/1.1 in gateway-stream.ts): requests come
  * in through an async iterable, responses go out through write(), which waits while the
  * transport is full, and the signal aborts when the client goes away.
  */

@@ -5,9 +5,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { ETCD_BIN, startRealEtcdCluster } from '../../cluster/real-etcd.js';
 import { startApiServer, type ApiServer } from '../../src/api/index.js';
-import { apiProtos } from '../../src/api/proto.js';
+import { apiProtos, MESSAGE_OPTIONS } from '../../src/api/proto.js';
 import type { Logger } from '../../src/util/index.js';
 import { FakeMember, type FakeMemberOptions } from './fake-member.js';
 
@@ -96,12 +97,15 @@ export async function startRealEtcd(): Promise<RealEtcd> {
   return { endpoint: etcd.endpoints[0] as string, stop: () => etcd.stop() };
 }
 
+let packageDefinition: protoLoader.PackageDefinition | undefined;
+
 /**
  * A plain grpc-js client for one service of proto/ (e.g. 'etcdserverpb.Watch'), for the RPCs
  * the etcd3 package does not expose (Lock, Election, progress requests) and for malformed calls.
  */
 export function rawClient(endpoint: string, service: string): grpc.Client & Record<string, (...args: unknown[]) => unknown> {
-  const definition = apiProtos().packageDefinition[service] as grpc.ServiceDefinition;
+  packageDefinition ??= protoLoader.fromJSON(apiProtos().root.toJSON(), { keepCase: true, ...MESSAGE_OPTIONS });
+  const definition = packageDefinition[service] as grpc.ServiceDefinition;
   const Client = grpc.makeGenericClientConstructor(definition, service);
   return new Client(endpoint.replace('http://', ''), grpc.credentials.createInsecure()) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 }
