@@ -1,7 +1,8 @@
 /**
- * What grpc-js costs a server per unary call, against a handler on node:http2 that speaks the
- * gRPC framing itself (issue 13's first lead). Both servers answer etcdserverpb.KV/Range with an
- * empty RangeResponse after decoding the request with protobufjs; they run in a child process,
+ * What a gRPC server costs per unary call: grpc-js (what tsetcd served with before), a handler on
+ * node:http2 that speaks the gRPC framing itself, and tsetcd's own (src/api/grpc-server.ts on
+ * src/api/h2). Each server answers etcdserverpb.KV/Range with a RangeResponse after decoding the
+ * request with protobufjs; they run in a child process,
  * one at a time, alternating, driven by the same grpc-js client with many calls in flight on a
  * few connections (as etcd's benchmark drives a member). Reported per round: calls/s and the
  * server process's CPU per call.
@@ -12,10 +13,14 @@ import { fork } from 'node:child_process';
 import http2 from 'node:http2';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import net from 'node:net';
 import { protoRoot } from '../proto/index.js';
+import { createGrpcServer } from '../src/api/grpc-server.js';
+import { apiProtos } from '../src/api/proto.js';
+import { nopLogger } from '../src/util/index.js';
 
-type Kind = 'grpc-js' | 'http2';
-const KINDS: readonly Kind[] = ['grpc-js', 'http2'];
+type Kind = 'grpc-js' | 'http2' | 'tsetcd';
+const KINDS: readonly Kind[] = ['grpc-js', 'http2', 'tsetcd'];
 const PATH = '/etcdserverpb.KV/Range';
 
 function types(): { req: ReturnType<ReturnType<typeof protoRoot>['lookupType']>; res: ReturnType<ReturnType<typeof protoRoot>['lookupType']> } {
@@ -42,6 +47,11 @@ async function serve(kind: Kind): Promise<void> {
     };
     server.addService({ Range: method } as grpc.ServiceDefinition, { Range: (_call: unknown, cb: grpc.sendUnaryData<Buffer>) => cb(null, answer) });
     port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  } else if (kind === 'tsetcd') {
+    const handlers = new Map([[PATH, () => Promise.resolve({ header: { revision: 1 } })]]);
+    const server = createGrpcServer(apiProtos(), handlers, new Map(), { maxReceiveBytes: 2 * 1024 * 1024, logger: nopLogger });
+    const listener = net.createServer({ noDelay: true }, (socket) => server.serve(socket));
+    port = await new Promise<number>((resolve) => listener.listen(0, '127.0.0.1', () => resolve((listener.address() as { port: number }).port)));
   } else {
     const framed = Buffer.alloc(5 + answer.length);
     framed.writeUInt32BE(answer.length, 1);
@@ -116,12 +126,13 @@ async function round(kind: Kind, o: { seconds: number; inflight: number; conns: 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { serve: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, inflight: { type: 'string', default: '100' }, conns: { type: 'string', default: '10' } } });
   if (values.serve !== undefined) {
-    if (!KINDS.includes(values.serve as Kind)) throw new Error(`--serve: grpc-js or http2, got ${values.serve}`);
+    if (!KINDS.includes(values.serve as Kind)) throw new Error(`--serve: one of ${KINDS.join(', ')}, got ${values.serve}`);
     return serve(values.serve as Kind);
   }
   const o = { seconds: Number(values.seconds), inflight: Number(values.inflight), conns: Number(values.conns) };
   const rows: string[] = [];
   for (let r = 1; r <= Number(values.rounds); r++) {
+    // Alternating the order, so a drifting machine hits every server.
     for (const kind of r % 2 === 1 ? KINDS : [...KINDS].reverse()) {
       const x = await round(kind, o);
       rows.push(`| ${r} | ${kind} | ${Math.round(x.callsPerS)} | ${x.cpuUsPerCall.toFixed(1)} |`);

@@ -5,6 +5,10 @@
  * time from the .cpuprofiles the members wrote, start-up left out.
  *
  *   npx tsx bench/profile-put.ts [--size 3] [--leader-only] [--clients 100] [--seconds 10] [--dir /tmp/prof]
+ *
+ * `--generator etcd-benchmark` drives the members with etcd's own tool instead (Go clientv3,
+ * `--clients C --conns C/10`, 20 k puts of 256 bytes per run, `--runs` runs back to back), which
+ * exercises the server the way Go's gRPC client does: many streams on few connections.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -12,9 +16,12 @@ import { LocalCluster } from '../cluster/local-cluster.js';
 import { EtcdClient } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
 import { threadCpuByName } from './common/proc.js';
+import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' } } });
+  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' }, generator: { type: 'string', default: 'tsetcd' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'put' }, total: { type: 'string', default: '20000' } } });
+  if (values.generator !== 'tsetcd' && values.generator !== 'etcd-benchmark') throw new Error(`--generator must be tsetcd or etcd-benchmark, not ${values.generator}`);
+  const bin = values.generator === 'etcd-benchmark' ? etcdBenchmarkBinary() : undefined;
   const clients = Number(values.clients);
   const seconds = Number(values.seconds);
   const dir = values.dir;
@@ -52,21 +59,34 @@ async function main(): Promise<void> {
     const threadsBefore = pids.map(threadCpuByName);
     const loadStart = Date.now();
     skipMs = loadStart - startedAt;
-    const end = loadStart + seconds * 1000;
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        for (let i = 0; Date.now() < end && i < 10_000_000; i++) {
-          try {
-            await client.put({ key: `p/${c}/${i}`, value }, target === undefined ? {} : { endpoint: target });
-            done++;
-          } catch (e) {
-            errors.set(String(e), (errors.get(String(e)) ?? 0) + 1);
-            await new Promise((r) => setTimeout(r, 50));
+    if (bin === undefined) {
+      const end = loadStart + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          for (let i = 0; Date.now() < end && i < 10_000_000; i++) {
+            try {
+              await client.put({ key: `p/${c}/${i}`, value }, target === undefined ? {} : { endpoint: target });
+              done++;
+            } catch (e) {
+              errors.set(String(e), (errors.get(String(e)) ?? 0) + 1);
+              await new Promise((r) => setTimeout(r, 50));
+            }
           }
-        }
-      }),
-    );
-    console.log(`${clients} clients: ${Math.round(done / seconds)} puts/s`);
+        }),
+      );
+    } else {
+      const endpoints = target === undefined ? cluster.endpoints : [cluster.endpoints[target] ?? ''];
+      // --workload range-s: serializable ranges of one key instead (the read path without raft).
+      const work = values.workload === 'range-s' ? ['range', 'warm', '--consistency=s'] : ['put', '--key-size=8', '--val-size=256', '--sequential-keys', '--key-space-size=100000'];
+      const args = [`--clients=${clients}`, `--conns=${Math.max(1, Math.round(clients / 10))}`, ...work, `--total=${values.total}`];
+      for (let r = 0; r < Number(values.runs); r++) {
+        const res = await runEtcdBenchmarkRow(bin, args, endpoints, pids, 600_000);
+        done += Number(values.total);
+        console.log(`run ${r + 1}: ${Math.round(res.opsPerSec)} puts/s, p50 ${res.p50ms.toFixed(2)} ms, p99 ${res.p99ms.toFixed(2)} ms, server CPU ${res.serverCpu.toFixed(0)}%, errors ${res.errors}`);
+      }
+    }
+    const elapsed = (Date.now() - loadStart) / 1000;
+    console.log(`${clients} clients: ${Math.round(done / elapsed)} puts/s over ${elapsed.toFixed(1)} s`);
     // Where each member's CPU went during the load, by thread: main (JS), libuv pool (fsync, LevelDB
     // reads and writes), LevelDB's compaction thread, V8's GC and compiler helpers.
     pids.forEach((pid, i) => {
@@ -75,10 +95,10 @@ async function main(): Promise<void> {
       const parts = [...after].map(([name, cpu]) => [name, cpu - (before.get(name) ?? 0)] as const).filter(([, d]) => d > 0.005);
       const total = parts.reduce((a, [, d]) => a + d, 0);
       console.log(
-        `${cluster.members[i]?.name}: ${((100 * total) / seconds).toFixed(0)}% CPU, ${done > 0 ? ((1000 * total) / done).toFixed(2) : '-'} ms per put; ` +
+        `${cluster.members[i]?.name}: ${((100 * total) / elapsed).toFixed(0)}% CPU, ${done > 0 ? ((1000 * total) / done).toFixed(2) : '-'} ms per put; ` +
           parts
             .sort((a, b) => b[1] - a[1])
-            .map(([name, d]) => `${name} ${((100 * d) / seconds).toFixed(0)}%`)
+            .map(([name, d]) => `${name} ${((100 * d) / elapsed).toFixed(0)}%`)
             .join(', '),
       );
     });

@@ -29,7 +29,7 @@ export interface SelfTime {
  * The n functions with the most self time; a function is its name and file:line. Samples in the
  * profile's first `skipMs` (start-up: module loading and compiling) are left out.
  */
-export function topSelfTime(p: CpuProfile, n: number, skipMs = 0): SelfTime[] {
+export function topSelfTime(p: CpuProfile, n: number, skipMs = 0, by: 'function' | 'file' = 'function'): SelfTime[] {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const self = new Map<string, number>();
   let totalMs = 0;
@@ -42,7 +42,8 @@ export function topSelfTime(p: CpuProfile, n: number, skipMs = 0): SelfTime[] {
     // Idle time is the event loop waiting: not where CPU went.
     if (!f || f.functionName === '(idle)') return;
     totalMs += ms;
-    const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url) || '(native)'}:${f.lineNumber + 1}`;
+    const file = f.url === '' ? `(native) ${f.functionName}` : f.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '');
+    const key = by === 'file' ? file : `${f.functionName || '(anonymous)'} ${path.basename(f.url) || '(native)'}:${f.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + ms);
   });
   return [...self.entries()]
@@ -64,6 +65,8 @@ export async function describeProfiles(dir: string, n: number, skipMs = 0): Prom
     const p = JSON.parse(await readFile(path.join(dir, f), 'utf8')) as CpuProfile;
     out += `\n${path.join(dir, f)}\n`;
     for (const t of topSelfTime(p, n, skipMs)) out += `${String(t.pct).padStart(5)}% ${String(t.ms).padStart(7)} ms  ${t.fn}\n`;
+    out += `  by file:\n`;
+    for (const t of topSelfTime(p, n, skipMs, 'file')) out += `${String(t.pct).padStart(5)}% ${String(t.ms).padStart(7)} ms  ${t.fn}\n`;
   }
   return out || `no profiles in ${dir}\n`;
 }
