@@ -19,7 +19,8 @@
  */
 import { assert } from '../util/index.js';
 import { encodeMetaU64, META_CONSISTENT_INDEX, META_CURRENT_REV } from './keyspace.js';
-import { BUFFERS, type ApplyGroupState, type StoreCore } from './store-core.js';
+import { writeBatch } from './db-batch.js';
+import type { ApplyGroupState, StoreCore } from './store-core.js';
 
 export class ApplyGroup {
   private readonly state: ApplyGroupState;
@@ -58,7 +59,7 @@ export class ApplyGroup {
     if (lastRev !== core.currentRev) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(lastRev) });
     // Readable from now on: core.group stays set, so fetch finds the records, until written.
     core.currentRev = lastRev;
-    const written = core.db.batch(ops, BUFFERS).then(
+    const written = writeBatch(core.db, ops).then(
       () => {
         core.consistentIndex = consistentIndex;
       },

@@ -11,6 +11,7 @@
  */
 import { assert } from '../util/index.js';
 import { decodeRecordKey, encodeMetaU64, META_FINISHED_COMPACT, REVISIONS_START, revisionBound, type RecordKey } from './keyspace.js';
+import { writeBatch } from './db-batch.js';
 import { BUFFERS, BULK_READ, type StoreCore } from './store-core.js';
 
 /** Whether a revision record at or below atRev survives a compaction at atRev. */
@@ -49,7 +50,7 @@ export async function runCompaction(core: StoreCore, atRev: number, yieldToEvent
       for (const key of keys) {
         if (!keptByCompaction(core, decodeRecordKey(key), atRev)) dels.push({ type: 'del', key });
       }
-      if (dels.length > 0) await core.db.batch(dels, BUFFERS);
+      if (dels.length > 0) await writeBatch(core.db, dels);
       deleted += dels.length;
       dbDone = keys.length < batchSize;
       dbFrom = keys[keys.length - 1];

@@ -7,6 +7,7 @@ export { ApplyGroup } from './apply-group.js';
 export type { HistoryBatch } from './history.js';
 export { WriteTxn, type ExtraOp } from './write-txn.js';
 export type { MvccDb } from './store-core.js';
+export type { BatchOp, RawBatchWriter } from './db-batch.js';
 export {
   checkDeleteRangeRequest,
   checkIntervals,

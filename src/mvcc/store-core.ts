@@ -7,6 +7,7 @@ import type { AbstractLevel } from 'abstract-level';
 import { EtcdError } from '../errors.js';
 import { assert, type Logger } from '../util/index.js';
 import { decodePutValue, encodeRecordKey, RECORD_KEY_HEADER_BYTES } from './keyspace.js';
+import type { BatchOp } from './db-batch.js';
 import type { IndexEntry } from './tree-index.js';
 import { TreeIndex } from './tree-index.js';
 import type { KeyValue } from './types.js';
@@ -71,7 +72,7 @@ export interface ApplyGroupState {
   lastRev: number;
   /** The last consistent index ended in the group. */
   consistentIndex: number;
-  readonly ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[];
+  readonly ops: BatchOp[];
 }
 
 export class StoreCore {

@@ -25,6 +25,7 @@ import {
 import { range } from './range.js';
 import { rebuildIndex } from './rebuild.js';
 import { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest, checkTxnRequest } from './request-checks.js';
+import { writeBatch } from './db-batch.js';
 import { BUFFERS, StoreCore, type MvccDb } from './store-core.js';
 import { checkTxnPath, decidePath, executeTxn, isTxnReadOnly, type TxnExecutor } from './txn.js';
 import type {
@@ -240,7 +241,7 @@ export class MvccStore {
     else if (rev > this.core.currentRev) error = new EtcdError('FutureRev');
     else batch.push({ type: 'put', key: META_SCHEDULED_COMPACT, value: encodeMetaU64(rev) });
     try {
-      if (batch.length > 0) await this.core.db.batch(batch, BUFFERS);
+      if (batch.length > 0) await writeBatch(this.core.db, batch);
     } finally {
       this.core.releaseWriter(slot);
     }

@@ -18,6 +18,7 @@
 import { EtcdError } from '../errors.js';
 import { assert } from '../util/index.js';
 import { keySpan, keyString } from './bytes.js';
+import { writeBatch, type BatchOp } from './db-batch.js';
 import {
   encodeMetaU64,
   encodePutValue,
@@ -32,7 +33,7 @@ import {
 import { KeyIndex } from './key-index.js';
 import { range } from './range.js';
 import { checkDeleteRangeRequest, checkPutRequest, checkRangeRequest } from './request-checks.js';
-import { BUFFERS, type PendingRevision, type ReadView, type StoreCore } from './store-core.js';
+import type { PendingRevision, ReadView, StoreCore } from './store-core.js';
 import {
   EventType,
   type DeleteRangeOptions,
@@ -190,7 +191,6 @@ export class WriteTxn implements PendingRevision {
     assert(Number.isSafeInteger(consistentIndex) && consistentIndex >= 0, `bad consistent index ${consistentIndex}`);
     assert(consistentIndex >= this.core.writeConsistentIndex(), 'the consistent index went back');
     this.state = 'ending';
-    type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
     const group = this.core.group;
     const ops: BatchOp[] = group?.ops ?? [];
     for (const r of this.records) ops.push({ type: 'put', key: r.dbKey, value: r.dbValue });
@@ -212,7 +212,7 @@ export class WriteTxn implements PendingRevision {
     ops.push({ type: 'put', key: META_CONSISTENT_INDEX, value: encodeMetaU64(consistentIndex) });
     if (this.records.length > 0) ops.push({ type: 'put', key: META_CURRENT_REV, value: encodeMetaU64(this.main) });
     try {
-      await this.core.db.batch(ops, BUFFERS);
+      await writeBatch(this.core.db, ops);
     } catch (e) {
       // Nothing was written: forget the changes, so the store stays as it was.
       this.rollback();

@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Level } from 'level';
+import type { BatchOp, RawBatchWriter } from '../mvcc/index.js';
 import type { Message } from '../raft/index.js';
 import { boundTcpNetwork, Transport } from '../transport/index.js';
 import type { Logger } from '../util/logger.js';
@@ -28,10 +29,30 @@ export const realTimers: Timers = {
   yield: () => new Promise((r) => setImmediate(r)),
 };
 
+/** classic-level's own batch (the one its public batch() calls once it has prepared each op). */
+interface NativeBatch {
+  _batch(ops: readonly BatchOp[], options: object): Promise<void>;
+}
+
+/** Not `sync`: the WAL is what makes an entry durable, and backend.ts syncs LevelDB when it must. */
+const NATIVE_BATCH_OPTIONS = Object.freeze({});
+
+/**
+ * The member's LevelDB. writeRaw hands mvcc's operations, which are already what classic-level
+ * takes (`type`, Buffer `key` and `value`), straight to its native batch (see mvcc/db-batch.ts).
+ * Only on an open database: otherwise batch() rejects with abstract-level's own error.
+ */
+class MemberLevel extends Level<Buffer, Buffer> implements RawBatchWriter {
+  writeRaw(ops: readonly BatchOp[]): Promise<void> {
+    if (this.status !== 'open' || ops.length === 0) return this.batch(ops as BatchOp[]);
+    return (this as unknown as NativeBatch)._batch(ops, NATIVE_BATCH_OPTIONS);
+  }
+}
+
 /** LevelDB directories (classic-level through `level`), buffers for keys and values. */
 export const levelDatabases: Databases = {
   async open(dir) {
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db = new MemberLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
     return db;
   },
