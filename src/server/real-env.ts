@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger.js';
 import { nodeFs, type Fs } from '../wal/index.js';
 import { NO_FAILPOINTS, type Clock, type Databases, type Failpoints, type MemberEnv, type PeerNetwork, type Timers } from './env.js';
 import { PeerClient, peerHttpHandler, type ExtraPeerRoute } from './peer-http.js';
+import { raftMessageCodec } from './raft-codec.js';
 
 export const realClock: Clock = { nowMs: () => Date.now() };
 
@@ -108,6 +109,7 @@ export function tcpPeerNetwork(logger: Logger, opts: { sourceAddress?: string; e
           onSnapshot: (header, body) => handlers.onSnapshot(header as Message, body),
           onHttp: (socket) => http.handle(socket),
           onUnreachable: (id) => handlers.onUnreachable(id),
+          codec: raftMessageCodec,
           logger,
         },
         opts.sourceAddress !== undefined ? { network: boundTcpNetwork(opts.sourceAddress) } : {},

@@ -8,10 +8,11 @@
  *   Welcome      [version, listenerId]
  *   Reject       [code, reason]
  *   SnapshotAck  [ok, reason]
- * Batch bodies are a msgpack array of message maps; SnapshotHeader is the caller's object.
+ * Batch bodies are a msgpack array of messages, each laid out by the transport's MessageCodec
+ * (plainCodec below: msgpackr maps); SnapshotHeader is the caller's object.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import type { PeerMessage } from './types.js';
+import type { MessageCodec, PeerMessage } from './types.js';
 
 // Same settings as the WAL so that anything the server persists also travels: no record
 // extension (messages are self-describing maps), and bigints beyond 64 bits still round-trip.
@@ -22,7 +23,11 @@ export const packr = new Packr({ useRecords: false, useBigIntExtension: true });
 // chunk. Raft keeps entry data for a long time, and a 10-byte entry must not pin a 64 KiB chunk.
 const unpackr = new Unpackr({ useRecords: false, copyBuffers: true });
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * What a member speaks on the peer port; a peer speaking another is refused at the handshake.
+ * 2: the server's raft messages are positional arrays (src/server/raft-codec.ts), not maps.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The handshake is tiny; before it is accepted, a peer may not make us buffer more than this. */
 export const MAX_HANDSHAKE_BYTES = 1024;
@@ -121,20 +126,46 @@ export function decodeSnapshotHeader(body: Uint8Array): object {
 }
 
 /**
+ * Any msgpackr-encodable object with bigint `to` and `from`, as a msgpack map. The message last
+ * measured is kept packed, since a batch asks a message's size just before it writes it.
+ */
+let lastPacked: { readonly of: PeerMessage; readonly bytes: Uint8Array } | undefined;
+
+function packedOf(m: PeerMessage): Uint8Array {
+  if (lastPacked?.of !== m) lastPacked = { of: m, bytes: packr.pack(m) };
+  return lastPacked.bytes;
+}
+
+export const plainCodec: MessageCodec = {
+  encodedBytes: (m) => packedOf(m).length,
+  encodeInto(m, buf, offset) {
+    const bytes = packedOf(m);
+    lastPacked = undefined;
+    buf.set(bytes, offset);
+    return offset + bytes.length;
+  },
+  decode(v) {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CodecError('batch holds a non-object message');
+    return v as PeerMessage;
+  },
+};
+
+/**
  * A batch: the messages one peer sent in one frame. Each must be addressed to us and come from
  * the member that did the handshake; a peer that sends anything else is confused (a stale
  * address, a bug) and is disconnected rather than believed.
  */
-export function decodeBatch(body: Uint8Array, self: bigint, sender: bigint): PeerMessage[] {
+export function decodeBatch(body: Uint8Array, self: bigint, sender: bigint, codec: MessageCodec = plainCodec): PeerMessage[] {
   const v = unpack(body);
   if (!Array.isArray(v) || v.length === 0) throw new CodecError('batch is not a non-empty array');
-  for (const m of v as unknown[]) {
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new CodecError('batch holds a non-object message');
-    const { to, from } = m as { to?: unknown; from?: unknown };
-    if (to !== self) throw new CodecError(`message addressed to ${String(to)}, not to this member`);
-    if (from !== sender) throw new CodecError(`message from ${String(from)} on the stream of ${sender}`);
+  const msgs: PeerMessage[] = new Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const m = codec.decode(v[i]);
+    if (m.to !== self) throw new CodecError(`message addressed to ${String(m.to)}, not to this member`);
+    if (m.from !== sender) throw new CodecError(`message from ${String(m.from)} on the stream of ${sender}`);
+    msgs[i] = m;
   }
-  return v as PeerMessage[];
+  return msgs;
 }
 
 /** The msgpack array header for n elements (fixarray, array16 or array32). */

@@ -13,12 +13,13 @@ import { TransportError } from './errors.js';
 import { FrameError, FrameKind, type Frame } from './frame.js';
 import { FramedSocket } from './framed-socket.js';
 import { SnapshotReceiver, type SnapshotReceiverContext } from './snapshot-receiver.js';
-import { idHex, type PeerMessage } from './types.js';
+import { idHex, type MessageCodec, type PeerMessage } from './types.js';
 
 /** What an InboundConnection needs from its Transport (the snapshot part is handed on to its SnapshotReceiver). */
 export interface InboundContext extends SnapshotReceiverContext {
   readonly selfId: bigint;
   readonly clusterId: bigint;
+  readonly codec: MessageCodec;
   isPeer(id: bigint): boolean;
   onMessages(msgs: PeerMessage[]): void;
   /** A stream from `conn.from` was accepted (the transport closes an older one from the same peer). */
@@ -125,7 +126,7 @@ export class InboundConnection {
   }
 
   private onBatch(body: Uint8Array): void {
-    const msgs = decodeBatch(body, this.ctx.selfId, this.from);
+    const msgs = decodeBatch(body, this.ctx.selfId, this.from, this.ctx.codec);
     const stats = this.ctx.statsOf(this.from);
     if (stats !== undefined) {
       stats.framesReceived++;

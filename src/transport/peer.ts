@@ -23,7 +23,6 @@ import {
   decodeReject,
   decodeWelcome,
   encodeHello,
-  packr,
 } from './codec.js';
 import type { TransportConfig } from './config.js';
 import { TransportError } from './errors.js';
@@ -33,7 +32,7 @@ import { MessageQueue } from './message-queue.js';
 import { dialFirst, type Network } from './network.js';
 import type { PeerUrl } from './peer-url.js';
 import { RateGate } from './rate-gate.js';
-import { idHex, type PeerMessage, type PeerStats } from './types.js';
+import { idHex, type MessageCodec, type PeerMessage, type PeerStats } from './types.js';
 
 /** What a Peer needs from its Transport. */
 export interface PeerContext {
@@ -43,6 +42,7 @@ export interface PeerContext {
   readonly network: Network;
   readonly logger: Logger;
   readonly random: () => number;
+  readonly codec: MessageCodec;
   /** Queues an onUnreachable for a later turn (rate limiting is the Peer's). */
   reportUnreachable(id: bigint): void;
   peerStatus(id: bigint, active: boolean): void;
@@ -75,8 +75,6 @@ export class Peer {
   private everOpened = false;
   /** The last failure logged at warn level; repeats of it go to debug. */
   private lastFailure = '';
-  /** A message already taken from the queue and packed that did not fit in the previous frame. */
-  private carry: Uint8Array | undefined;
 
   constructor(
     private readonly ctx: PeerContext,
@@ -161,7 +159,6 @@ export class Peer {
     this.conn = undefined;
     conn?.destroy(new TransportError('STOPPED', 'transport: peer closed'));
     this.queue.clear();
-    this.carry = undefined;
     this.stats.queued = 0;
     this.stats.active = false;
     if (wasOpen) this.ctx.logger.info('transport: stream to peer closed', { peer: idHex(this.id) });
@@ -296,7 +293,7 @@ export class Peer {
   // socket's 'drain') takes everything queued meanwhile into as few frames as the byte limit allows.
   private scheduleFlush(): void {
     if (this.state !== 'open' || this.flushImmediate !== undefined) return;
-    if (this.queue.length === 0 && this.carry === undefined) return;
+    if (this.queue.length === 0) return;
     if (this.conn === undefined || this.conn.needsDrain) return;
     this.flushImmediate = setImmediate(() => {
       this.flushImmediate = undefined;
@@ -339,50 +336,39 @@ export class Peer {
   }
 
   /**
-   * Takes messages from the queue until the batch reaches maxBatchBytes (at least one message
-   * per frame), packing each once and copying them into one frame buffer. A message too large to
-   * fit any frame the peer accepts is dropped here: sending it would only get the connection closed.
+   * Takes messages from the queue while the batch stays within maxBatchBytes (at least one
+   * message per frame) and writes them, each measured first and then encoded in place, into one
+   * frame buffer. A message too large for any frame the peer accepts is dropped here: sending it
+   * would only get the connection closed.
    */
   private buildBatch(): { frame: Buffer; count: number } | undefined {
     const { maxBatchBytes, maxFrameBytes } = this.ctx.config;
-    const parts: Uint8Array[] = [];
+    const codec = this.ctx.codec;
+    const msgs: PeerMessage[] = [];
     let bytes = 0;
-    if (this.carry !== undefined) {
-      parts.push(this.carry);
-      bytes += this.carry.length;
-      this.carry = undefined;
-    }
     // Bounded by the queue's length.
-    while (this.queue.length > 0) {
-      const packed = packr.pack(this.queue.peek());
-      this.queue.shift();
-      if (packed.length + 5 > maxFrameBytes) {
+    for (let m = this.queue.peek(); m !== undefined; m = this.queue.peek()) {
+      const size = codec.encodedBytes(m);
+      if (size + 5 > maxFrameBytes) {
+        this.queue.shift();
         this.stats.drops++;
-        this.ctx.logger.error('transport: message larger than the frame limit dropped', {
-          peer: idHex(this.id),
-          bytes: packed.length,
-          maxFrameBytes,
-        });
+        this.ctx.logger.error('transport: message larger than the frame limit dropped', { peer: idHex(this.id), bytes: size, maxFrameBytes });
         this.reportUnreachable();
         continue;
       }
-      if (parts.length > 0 && bytes + packed.length > maxBatchBytes) {
-        this.carry = packed;
-        break;
-      }
-      parts.push(packed);
-      bytes += packed.length;
+      if (msgs.length > 0 && bytes + size > maxBatchBytes) break;
+      this.queue.shift();
+      msgs.push(m);
+      bytes += size;
     }
-    if (parts.length === 0) return undefined;
-    const head = arrayHeaderBytes(parts.length);
+    if (msgs.length === 0) return undefined;
+    const head = arrayHeaderBytes(msgs.length);
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + head.length + bytes);
     writeFrameHeader(frame, 0, FrameKind.Batch, head.length + bytes);
     frame.set(head, FRAME_HEADER_BYTES);
     let offset = FRAME_HEADER_BYTES + head.length;
-    for (const p of parts) {
-      frame.set(p, offset);
-      offset += p.length;
-    }
-    return { frame, count: parts.length };
+    for (const m of msgs) offset = codec.encodeInto(m, frame, offset);
+    assert(offset === frame.length, 'transport: a message encoded to other than its measured size');
+    return { frame, count: msgs.length };
   }
 }

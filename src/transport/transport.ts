@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { assert } from '../util/assert.js';
 import { nopLogger, type Logger } from '../util/logger.js';
 import { resolveConfig, type TransportConfig } from './config.js';
+import { plainCodec } from './codec.js';
 import { TransportError } from './errors.js';
 import { InboundConnection, type InboundContext } from './inbound.js';
 import { tcpNetwork, type Listener, type Network } from './network.js';
@@ -72,6 +73,7 @@ export class Transport {
     this.network = deps.network ?? tcpNetwork;
     this.listenUrls = options.listenPeerUrls.map((u) => this.checkedUrl(u));
     const random = options.random ?? Math.random;
+    const codec = options.codec ?? plainCodec;
     this.peerCtx = {
       selfId: this.id,
       clusterId: this.clusterId,
@@ -79,6 +81,7 @@ export class Transport {
       network: this.network,
       logger: this.logger,
       random,
+      codec,
       reportUnreachable: (id) => this.queueUnreachable(id),
       peerStatus: (id, active) => this.options.onPeerStatus?.(id, active),
     };
@@ -87,6 +90,7 @@ export class Transport {
       clusterId: this.clusterId,
       config: this.config,
       logger: this.logger,
+      codec,
       isPeer: (id) => this.peers.has(id),
       statsOf: (id) => this.peerStats.get(id),
       onMessages: (msgs) => this.options.onMessages(msgs),

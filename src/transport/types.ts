@@ -13,6 +13,23 @@ export interface PeerMessage {
   readonly type?: string;
 }
 
+/**
+ * How messages are laid out in a batch frame, each as one msgpack value of the batch's array.
+ * The default (codec.ts plainCodec) packs any object with msgpackr as a map; the server passes
+ * one that knows raft's messages (src/server/raft-codec.ts).
+ */
+export interface MessageCodec {
+  /** Bytes encodeInto will write for m. */
+  encodedBytes(m: PeerMessage): number;
+  /** Writes m's encoding at offset (encodedBytes(m) bytes); returns the offset after it. */
+  encodeInto(m: PeerMessage, buf: Buffer, offset: number): number;
+  /**
+   * One element of a received batch as msgpackr decoded it. Throws CodecError when it is not a
+   * message; `to` and `from` are checked by the transport afterwards.
+   */
+  decode(value: unknown): PeerMessage;
+}
+
 /** Who sent a snapshot (the handshake's sender id, already checked against the peer set). */
 export interface SnapshotInfo {
   readonly from: bigint;
@@ -54,6 +71,8 @@ export interface TransportOptions {
    */
   onHttp?(socket: Socket): void;
   readonly logger?: Logger;
+  /** How messages are encoded in batch frames (default: msgpackr maps, codec.ts plainCodec). */
+  readonly codec?: MessageCodec;
   /** Messages queued per peer before new ones are dropped (default 4096, like etcd's stream buffer). */
   readonly queueLimit?: number;
   /** Largest frame body accepted from a peer; a bigger one closes that connection (default 16 MiB). */

@@ -1,8 +1,9 @@
 /**
  * The simulated peer network (env.ts PeerNetwork) between the members of one simulation.
  *
- * Members are nodes ('n1', ...) listening on their peer URLs. A raft message is copied (the
- * receiver never shares the sender's objects, as over a real wire), then lost, delayed or
+ * Members are nodes ('n1', ...) listening on their peer URLs. A raft message goes through the
+ * peer stream's encoding (src/server/raft-codec.ts, so the receiver never shares the sender's
+ * objects and every message the simulation sends crosses the real wire format), then lost, delayed or
  * reordered as the seed says; partitions are directed cuts between nodes, checked when a message
  * is due, so a cut also loses what was in flight. Snapshots and PeerRequests take the same links.
  * A message to a node that is down or cut away makes the sender hear `onUnreachable`, at most
@@ -10,6 +11,8 @@
  */
 import type { Message } from '../../src/raft/index.js';
 import type { PeerEndpoint, PeerHandlers, PeerNetwork, PeerReply, PeerRequest } from '../../src/server/env.js';
+import { raftMessageCodec } from '../../src/server/raft-codec.js';
+import { arrayHeaderBytes, decodeBatch } from '../../src/transport/codec.js';
 import type { Prng } from '../../src/util/prng.js';
 import type { Owner, Scheduler } from './scheduler.js';
 
@@ -28,6 +31,15 @@ interface Listener {
 }
 
 const UNREACHABLE_GAP_MS = 100;
+
+/** A message as its receiver decodes it from a one-message batch frame body. */
+function overTheWire(m: Message): Message {
+  const body = Buffer.alloc(1 + raftMessageCodec.encodedBytes(m));
+  body.set(arrayHeaderBytes(1), 0);
+  const end = raftMessageCodec.encodeInto(m, body, 1);
+  if (end !== body.length) throw new Error(`raft-codec wrote ${end} bytes of a message measured at ${body.length}`);
+  return decodeBatch(body, m.to, m.from, raftMessageCodec)[0] as Message;
+}
 
 export class SimNetwork {
   private readonly byUrl = new Map<string, Listener>();
@@ -110,7 +122,7 @@ export class SimNetwork {
             continue;
           }
           if (!this.calm && this.prng.chance(this.params.lossRate)) continue;
-          const copy = structuredClone(m) as Message;
+          const copy = overTheWire(m);
           this.sched.at(this.delay(), to.owner, () => {
             // Cut while in flight (a receiver that died drops the event with its owner).
             if (!this.linked(node, to.node)) return;

@@ -12,6 +12,7 @@ import {
   encodeAck,
   encodeHello,
   packr,
+  PROTOCOL_VERSION,
 } from '../../src/transport/codec.js';
 import { FrameDecoder, FrameError, FrameKind, encodeFrame, type Frame } from '../../src/transport/frame.js';
 import { Prng } from '../../src/util/prng.js';
@@ -93,14 +94,15 @@ describe('FrameDecoder', () => {
 
 describe('codec', () => {
   it('round-trips a hello with u64 ids', () => {
-    const hello = { version: 1, kind: 'snapshot' as const, from: (1n << 64n) - 1n, to: 2n, clusterId: 0xdeadbeefcafen };
+    const hello = { version: PROTOCOL_VERSION, kind: 'snapshot' as const, from: (1n << 64n) - 1n, to: 2n, clusterId: 0xdeadbeefcafen };
     expect(decodeHello(encodeHello(hello))).toEqual({ hello });
   });
 
   it('reports an unknown protocol version instead of failing to parse it', () => {
-    expect(decodeHello(packr.pack([2, 'stream', 'whatever']))).toEqual({ unsupportedVersion: 2 });
+    expect(decodeHello(packr.pack([PROTOCOL_VERSION + 1, 'stream', 'whatever']))).toEqual({ unsupportedVersion: PROTOCOL_VERSION + 1 });
+    expect(decodeHello(packr.pack([1, 'stream', 1n, 2n, 3n]))).toEqual({ unsupportedVersion: 1 });
     expect(() => decodeHello(packr.pack({ version: 1 }))).toThrow(CodecError);
-    expect(() => decodeHello(packr.pack([1, 'stream', 1, 2, 3]))).toThrow(/not u64/);
+    expect(() => decodeHello(packr.pack([PROTOCOL_VERSION, 'stream', 1, 2, 3]))).toThrow(/not u64/);
     expect(() => decodeHello(Uint8Array.of(0xc1))).toThrow(CodecError);
   });
 
