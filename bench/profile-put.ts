@@ -17,6 +17,7 @@ import { EtcdClient } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
 import { threadCpuByName } from './common/proc.js';
 import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
+import { buildTsetcd } from './common/systems.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' }, generator: { type: 'string', default: 'tsetcd' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'put' }, total: { type: 'string', default: '20000' } } });
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   const dir = values.dir;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const cluster = await LocalCluster.create({ size: Number(values.size), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  buildTsetcd();
+  const cluster = await LocalCluster.create({ size: Number(values.size), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`], built: true });
   const startedAt = Date.now();
   cluster.startAll();
   const client = new EtcdClient({ endpoints: cluster.endpoints });

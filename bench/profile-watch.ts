@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { EtcdClient, type WatchStream } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
+import { buildTsetcd } from './common/systems.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -27,7 +28,8 @@ async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const traceGc = values['trace-gc'] === true;
-  const cluster = await LocalCluster.create({ size: 1, nodeArgs: traceGc ? ['--trace-gc'] : ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  buildTsetcd();
+  const cluster = await LocalCluster.create({ size: 1, nodeArgs: traceGc ? ['--trace-gc'] : ['--cpu-prof', `--cpu-prof-dir=${dir}`], built: true });
   cluster.startAll();
   const client = new EtcdClient({ endpoints: cluster.endpoints });
   const opened: WatchStream[] = [];

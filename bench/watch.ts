@@ -42,7 +42,7 @@ import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd
 import { ClientError, EtcdClient, type WatchStream } from '../src/client/index.js';
 import { cpuSeconds, machineBusySeconds, rssMiB, threadCpuSeconds } from './common/proc.js';
 import { f0, f1, f2, median, percentile, ratio } from './common/stats.js';
-import { readEtcdVersion, sleep, waitWritable } from './common/systems.js';
+import { buildTsetcd, readEtcdVersion, sleep, waitWritable } from './common/systems.js';
 import { startModuleWorker } from './common/workers.js';
 import { guardRun } from './common/guard.js';
 import { writeResults } from './common/results.js';
@@ -358,7 +358,8 @@ interface Running {
 
 async function startSystem(name: SystemName, dir: string, opt: Options, track: (r: Running) => void): Promise<Running> {
   if (name === 'tsetcd') {
-    const c = await LocalCluster.create({ size: 1, baseDir: dir, output: 'file' });
+    buildTsetcd();
+    const c = await LocalCluster.create({ size: 1, baseDir: dir, output: 'file', built: true });
     c.startAll();
     const m = c.members[0];
     const pid = m?.process?.pid;

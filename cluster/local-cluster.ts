@@ -12,8 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-/** The member's entry point: the built one when it exists, else the TypeScript through tsx. */
+/** The member's entry point as TypeScript, run through tsx (tests: nothing to build first). */
 export const TSETCD_ENTRY = path.join(HERE, '../src/cli/tsetcd.ts');
+/** The built entry point (`npm run build`), run by plain node as `npm start` does. */
+export const TSETCD_BUILT_ENTRY = path.join(HERE, '../dist/src/cli/tsetcd.js');
 
 export interface MemberSpec {
   readonly name: string;
@@ -54,6 +56,12 @@ export interface ClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra environment for the members (e.g. TSETCD_TEST_HOOKS). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Run the built member (TSETCD_BUILT_ENTRY) with plain node, as users run it, instead of the
+   * sources through tsx, whose transform adds work of its own (a `__name` call for every
+   * closure made). The caller builds first: benchmarks, which must measure what ships.
+   */
+  readonly built?: boolean;
 }
 
 export class LocalCluster {
@@ -66,12 +74,13 @@ export class LocalCluster {
     private readonly output: 'inherit' | 'file',
     private readonly nodeArgs: readonly string[],
     private readonly env: Readonly<Record<string, string>>,
+    private readonly built: boolean,
   ) {}
 
   static async create(opts: ClusterOptions): Promise<LocalCluster> {
     const baseDir = opts.baseDir ?? (await mkdtemp(path.join(os.tmpdir(), 'tsetcd-cluster-')));
     await mkdir(baseDir, { recursive: true });
-    const c = new LocalCluster(baseDir, opts.token ?? `tsetcd-${path.basename(baseDir)}`, opts.output ?? 'file', opts.nodeArgs ?? [], opts.env ?? {});
+    const c = new LocalCluster(baseDir, opts.token ?? `tsetcd-${path.basename(baseDir)}`, opts.output ?? 'file', opts.nodeArgs ?? [], opts.env ?? {}, opts.built ?? false);
     for (let i = 1; i <= opts.size; i++) {
       const name = `m${i}`;
       c.members.push({
@@ -112,7 +121,8 @@ export class LocalCluster {
 
   start(m: LocalMember, state: 'new' | 'existing' = 'new', initialCluster?: string): void {
     if (m.process && m.process.exitCode === null && m.process.signalCode === null) return;
-    const child = spawn(process.execPath, [...this.nodeArgs, '--import', 'tsx', TSETCD_ENTRY, ...this.argsFor(m, state, initialCluster)], {
+    const entry = this.built ? [TSETCD_BUILT_ENTRY] : ['--import', 'tsx', TSETCD_ENTRY];
+    const child = spawn(process.execPath, [...this.nodeArgs, ...entry, ...this.argsFor(m, state, initialCluster)], {
       env: { ...process.env, ...this.env },
       stdio: this.output === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });

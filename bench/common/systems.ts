@@ -4,7 +4,9 @@
  * stopping them by PID. Every member's PID is exposed so callers can read its CPU from /proc and
  * kill it as a last resort on exit.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../../cluster/local-cluster.js';
 import { ETCD_BIN, startRealEtcdCluster } from '../../cluster/real-etcd.js';
 import { ClientError, EtcdClient } from '../../src/client/index.js';
@@ -43,9 +45,25 @@ export interface StartOptions {
   readonly etcdBin?: string;
 }
 
+const REPO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+let built = false;
+
+/**
+ * `npm run build`, once per benchmark process: the members a benchmark starts run the built
+ * code with plain node, as `npm start` does (LocalCluster's `built`), so what is measured is
+ * what ships, built from the sources the benchmark itself runs from.
+ */
+export function buildTsetcd(): void {
+  if (built) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`npm run build failed (${r.error?.message ?? `exit ${r.status}`})`);
+  built = true;
+}
+
 export async function startSystem(name: SystemName, o: StartOptions): Promise<RunningSystem> {
   if (name === 'tsetcd') {
-    const c = await LocalCluster.create({ size: o.size, baseDir: o.dir, flags: o.flags ?? [], output: 'file', nodeArgs: o.nodeArgs ?? [] });
+    buildTsetcd();
+    const c = await LocalCluster.create({ size: o.size, baseDir: o.dir, flags: o.flags ?? [], output: 'file', nodeArgs: o.nodeArgs ?? [], built: true });
     c.startAll();
     return {
       name,
