@@ -153,7 +153,7 @@ export class MvccStore {
    * database in one batch. Compaction waits for no group; do not compact while one is open.
    */
   beginGroup(): ApplyGroup {
-    return new ApplyGroup(this.core);
+    return new ApplyGroup(this.core, this.yieldToEventLoop);
   }
 
   /** Whether an apply group is open. */
@@ -280,6 +280,8 @@ export class MvccStore {
     if (this.core.closed) return;
     assert(this.core.writer === null, 'close() while a write is in progress');
     this.core.closed = true;
+    // An apply group's batch may still be on its way: the database must not close under it.
+    await this.core.writing?.catch(() => undefined);
     await this.core.compaction;
   }
 

@@ -80,4 +80,27 @@ describe('mvcc apply group', () => {
     expect([grouped.store.currentRev, grouped.store.consistentIndex()]).toEqual([one.store.currentRev, one.store.consistentIndex()]);
     expect((await grouped.store.hashKV()).hash).toBe((await one.store.hashKV()).hash);
   });
+
+  it('hands its batch to the database only once writeAfter resolves, readable meanwhile; close waits for it', async () => {
+    let release!: () => void;
+    const turn = new Promise<void>((r) => (release = r));
+    const { db, store } = await open(new MemoryLevel(), { yieldToEventLoop: () => turn });
+    await store.put({ key: b('a'), value: b('1') }, 1);
+    const g = store.beginGroup();
+    await store.put({ key: b('b'), value: b('2') }, 2);
+    const written = g.commit();
+    // Readable at once, from memory: the batch is not in the database yet.
+    expect(store.currentRev).toBe(3);
+    expect((await store.range(b('b'))).kvs.map(show)).toEqual(['b=2 c3 m3 v1']);
+    expect(await records(db)).toEqual(['2.0 a']);
+    const order: string[] = [];
+    const closed = store.close().then(() => order.push('closed'));
+    const done = written.then(() => order.push('written'));
+    release();
+    await Promise.all([closed, done]);
+    expect(order).toEqual(['written', 'closed']);
+    expect(await records(db)).toEqual(['2.0 a', '3.0 b']);
+    const again = await MvccStore.open(db);
+    expect([again.currentRev, again.consistentIndex()]).toEqual([3, 2]);
+  });
 });
