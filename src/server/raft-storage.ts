@@ -2,7 +2,7 @@ import path from 'node:path';
 import { MemoryStorage, type ConfState, type Entry, type HardState, type Snapshot, type Storage } from '../raft/index.js';
 import { assert } from '../util/assert.js';
 import { nopLogger, type Logger } from '../util/logger.js';
-import { Snapshotter, Wal, WalError, type Fs, type SnapshotFile } from '../wal/index.js';
+import { Snapshotter, Wal, WalError, nodeFs, type Fs, type SnapshotFile } from '../wal/index.js';
 
 export interface DiskStorageOptions {
   readonly fs?: Fs;
@@ -66,7 +66,12 @@ export class DiskRaftStorage implements Storage {
     const logger = opts.logger ?? nopLogger;
     const walDir = path.join(dir, 'wal');
     const snapshotter = new Snapshotter(path.join(dir, 'snap'), { ...(opts.fs ? { fs: opts.fs } : {}), logger });
-    const walOpts = { ...(opts.fs ? { fs: opts.fs } : {}), ...(opts.segmentBytes ? { segmentBytes: opts.segmentBytes } : {}), logger };
+    const walOpts = {
+      ...(opts.fs ? { fs: opts.fs } : {}),
+      ...(opts.segmentBytes ? { segmentBytes: opts.segmentBytes } : {}),
+      preallocate: (opts.fs ?? nodeFs).sparseFiles === true,
+      logger,
+    };
 
     let existing: Awaited<ReturnType<typeof Wal.open>> | undefined;
     let snapFile: SnapshotFile | undefined;

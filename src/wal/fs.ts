@@ -45,6 +45,11 @@ export interface OpenOptions {
 }
 
 export interface Fs {
+  /**
+   * Extending a file with truncate() costs neither space nor time here (a sparse file), so the
+   * member's WAL preallocates its segments (WalOptions.preallocate). True for the real disk.
+   */
+  readonly sparseFiles?: boolean;
   open(file: string, flags: OpenFlags, options?: OpenOptions): Promise<FsFile>;
   readdir(dir: string): Promise<string[]>;
   rename(from: string, to: string): Promise<void>;
@@ -112,6 +117,7 @@ class NodeFile implements FsFile {
 
 /** The real disk. */
 export const nodeFs: Fs = {
+  sparseFiles: true,
   open(file, flags, options) {
     const dataSync = options?.dataSync === true;
     const numeric = OPEN_FLAGS[flags] | (dataSync ? nodeFsModule.constants.O_DSYNC : 0);

@@ -69,7 +69,24 @@ export async function listSegments(fs: Fs, dir: string): Promise<SegmentName[]> 
   return segments;
 }
 
-export async function recover(fs: Fs, dir: string, from: SnapshotMarker, logger: Logger): Promise<Recovered> {
+/** Zeros compared at a time when checking a tail (native memcmp, not a loop over bytes). */
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Every byte of buf from `offset` on is zero. */
+function zeroFrom(buf: Buffer, offset: number): boolean {
+  for (let at = offset; at < buf.byteLength; at += ZEROS.byteLength) {
+    const part = buf.subarray(at, Math.min(at + ZEROS.byteLength, buf.byteLength));
+    if (!part.equals(ZEROS.subarray(0, part.byteLength))) return false;
+  }
+  return true;
+}
+
+/**
+ * `zeroTailIsEnd`: the segments were preallocated (WalOptions.preallocate), so zeros from some
+ * record boundary to the end of a segment are space never written, not damage. (A last write
+ * none of whose blocks reached the disk looks the same; it was never acknowledged.)
+ */
+export async function recover(fs: Fs, dir: string, from: SnapshotMarker, logger: Logger, zeroTailIsEnd = false): Promise<Recovered> {
   const segments = await listSegments(fs, dir);
   const firstSegment = segments[0];
   if (firstSegment === undefined) throw new WalError('WAL_NOT_FOUND', `wal: no segment files in ${dir}`);
@@ -125,6 +142,11 @@ export async function recover(fs: Fs, dir: string, from: SnapshotMarker, logger:
     if (damage === undefined) {
       chainCrc = scan.lastCrc;
       tailBytes = buf.byteLength;
+      continue;
+    }
+    if (zeroTailIsEnd && scan.records.length > 0 && zeroFrom(buf, damage.offset)) {
+      chainCrc = scan.lastCrc;
+      tailBytes = damage.offset;
       continue;
     }
 
