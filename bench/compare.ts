@@ -29,7 +29,6 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { EtcdClient } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
 import { pidCpuSeconds } from './common/proc.js';
@@ -37,6 +36,7 @@ import { f0, f2, median, ratio } from './common/stats.js';
 import { ELECTION_MS, HEARTBEAT_MS, errText, killMembersNow, leaderFirst, readEtcdVersion, sleep, startSystem, type RunningSystem, type SystemMember, type SystemName } from './common/systems.js';
 import { guardRun } from './common/guard.js';
 import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
+import { benchArgs } from './common/args.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const EXT = path.extname(fileURLToPath(import.meta.url));
@@ -105,20 +105,18 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      size: { type: 'string', default: '1' },
-      rounds: { type: 'string', default: '1' },
-      quick: { type: 'boolean', default: false },
-      'cpu-prof': { type: 'boolean', default: false },
-      only: { type: 'string', default: '' },
-      'check-perf': { type: 'string' },
-      workers: { type: 'string', default: String(os.cpus().length) },
-      etcd: { type: 'string', default: '/usr/bin/etcd' },
-      etcdctl: { type: 'string', default: '/usr/bin/etcdctl' },
-      keep: { type: 'boolean', default: false },
-      generator: { type: 'string', default: 'tsetcd-bench' },
-    },
+  const values = benchArgs(import.meta.url, {
+    size: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '1' },
+    quick: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    only: { type: 'string', default: '' },
+    'check-perf': { type: 'string' },
+    workers: { type: 'string', default: String(os.cpus().length) },
+    etcd: { type: 'string', default: '/usr/bin/etcd' },
+    etcdctl: { type: 'string', default: '/usr/bin/etcdctl' },
+    keep: { type: 'boolean', default: false },
+    generator: { type: 'string', default: 'tsetcd-bench' },
   });
   if (values.generator !== 'tsetcd-bench' && values.generator !== 'etcd-benchmark') throw new Error(`--generator is tsetcd-bench or etcd-benchmark, got ${values.generator}`);
   const int = (name: string, v: string, min: number, max: number): number => {

@@ -11,13 +11,13 @@
  */
 import { fork } from 'node:child_process';
 import http2 from 'node:http2';
-import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import net from 'node:net';
 import { protoRoot } from '../proto/index.js';
 import { createGrpcServer } from '../src/api/grpc-server.js';
 import { apiProtos } from '../src/api/proto.js';
 import { nopLogger } from '../src/util/index.js';
+import { benchArgs } from './common/args.js';
 
 type Kind = 'grpc-js' | 'http2' | 'tsetcd';
 const KINDS: readonly Kind[] = ['grpc-js', 'http2', 'tsetcd'];
@@ -124,7 +124,7 @@ async function round(kind: Kind, o: { seconds: number; inflight: number; conns: 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { serve: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, inflight: { type: 'string', default: '100' }, conns: { type: 'string', default: '10' } } });
+  const values = benchArgs(import.meta.url, { serve: { type: 'string' }, rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, inflight: { type: 'string', default: '100' }, conns: { type: 'string', default: '10' } });
   if (values.serve !== undefined) {
     if (!KINDS.includes(values.serve as Kind)) throw new Error(`--serve: one of ${KINDS.join(', ')}, got ${values.serve}`);
     return serve(values.serve as Kind);

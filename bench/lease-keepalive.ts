@@ -26,7 +26,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { ClientError, EtcdClient, type LeaseKeepAliveStream } from '../src/client/index.js';
 import { cpuSeconds, machineBusySeconds, threadCpuSeconds } from './common/proc.js';
@@ -46,6 +45,7 @@ import {
 import { WorkerPool } from './common/workers.js';
 import { guardRun } from './common/guard.js';
 import { writeResults } from './common/results.js';
+import { benchArgs } from './common/args.js';
 
 let etcdVersionCache: string | undefined;
 
@@ -184,20 +184,18 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      size: { type: 'string', default: '3' },
-      clients: { type: 'string', default: '100' },
-      seconds: { type: 'string', default: '10' },
-      warmup: { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '2' },
-      ttl: { type: 'string', default: '60' },
-      systems: { type: 'string', default: 'tsetcd,etcd' },
-      etcd: { type: 'string', default: '/usr/bin/etcd' },
-      keep: { type: 'boolean', default: false },
-      'request-timeout': { type: 'string', default: '5' },
-    },
+  const values = benchArgs(import.meta.url, {
+    size: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    ttl: { type: 'string', default: '60' },
+    systems: { type: 'string', default: 'tsetcd,etcd' },
+    etcd: { type: 'string', default: '/usr/bin/etcd' },
+    keep: { type: 'boolean', default: false },
+    'request-timeout': { type: 'string', default: '5' },
   });
   const int = (name: string, v: string, min: number, max: number): number => {
     const n = Number(v);

@@ -11,16 +11,16 @@
  * exercises the server the way Go's gRPC client does: many streams on few connections.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { EtcdClient } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
 import { threadCpuByName } from './common/proc.js';
 import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
 import { buildTsetcd } from './common/systems.js';
+import { benchArgs } from './common/args.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' }, generator: { type: 'string', default: 'tsetcd' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'put' }, total: { type: 'string', default: '20000' } } });
+  const values = benchArgs(import.meta.url, { size: { type: 'string', default: '3' }, 'leader-only': { type: 'boolean', default: false }, clients: { type: 'string', default: '100' }, seconds: { type: 'string', default: '10' }, dir: { type: 'string', default: '/tmp/tsetcd-prof' }, generator: { type: 'string', default: 'tsetcd' }, runs: { type: 'string', default: '1' }, workload: { type: 'string', default: 'put' }, total: { type: 'string', default: '20000' } });
   if (values.generator !== 'tsetcd' && values.generator !== 'etcd-benchmark') throw new Error(`--generator must be tsetcd or etcd-benchmark, not ${values.generator}`);
   const bin = values.generator === 'etcd-benchmark' ? etcdBenchmarkBinary() : undefined;
   const clients = Number(values.clients);

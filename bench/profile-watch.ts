@@ -6,22 +6,20 @@
  *   npx tsx bench/profile-watch.ts [--watchers 100000] [--streams 1000] [--rate 1000] [--seconds 10]
  */
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { EtcdClient, type WatchStream } from '../src/client/index.js';
 import { describeProfiles } from './common/cpu-profile.js';
 import { buildTsetcd } from './common/systems.js';
+import { benchArgs } from './common/args.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      watchers: { type: 'string', default: '100000' },
-      streams: { type: 'string', default: '1000' },
-      rate: { type: 'string', default: '1000' },
-      seconds: { type: 'string', default: '10' },
-      dir: { type: 'string', default: '/tmp/tsetcd-prof-watch' },
-      'trace-gc': { type: 'boolean', default: false },
-    },
+  const values = benchArgs(import.meta.url, {
+    watchers: { type: 'string', default: '100000' },
+    streams: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '10' },
+    dir: { type: 'string', default: '/tmp/tsetcd-prof-watch' },
+    'trace-gc': { type: 'boolean', default: false },
   });
   const [watchers, streams, rate, seconds] = [values.watchers, values.streams, values.rate, values.seconds].map(Number) as [number, number, number, number];
   const dir = values.dir;

@@ -11,10 +11,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { leaderFirst, startSystem, type SystemName } from './common/systems.js';
 import { pidCpuSeconds } from './common/proc.js';
 import { etcdBenchmarkBinary, runEtcdBenchmarkRow } from './etcd-benchmark/run.js';
+import { benchArgs } from './common/args.js';
 
 const ROWS: Record<string, { readonly args: readonly string[]; readonly total: number }> = {
   'put-1': { args: ['--clients=1', '--conns=1', 'put', '--key-size=8', '--val-size=256', '--sequential-keys', '--key-space-size=100000'], total: 2000 },
@@ -46,7 +46,7 @@ function counters(pid: number): Counters {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, rows: { type: 'string', default: 'put-1,put-100' }, systems: { type: 'string', default: 'tsetcd,etcd' } } });
+  const values = benchArgs(import.meta.url, { size: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, rows: { type: 'string', default: 'put-1,put-100' }, systems: { type: 'string', default: 'tsetcd,etcd' } });
   const bin = etcdBenchmarkBinary();
   const rows = values.rows.split(',');
   for (const r of rows) if (ROWS[r] === undefined) throw new Error(`unknown row ${r}; known: ${Object.keys(ROWS).join(', ')}`);

@@ -35,7 +35,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, type Worker } from 'node:worker_threads';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { startRealEtcdCluster, type RealEtcdCluster } from '../cluster/real-etcd.js';
@@ -46,6 +45,7 @@ import { buildTsetcd, readEtcdVersion, sleep, waitWritable } from './common/syst
 import { startModuleWorker } from './common/workers.js';
 import { guardRun } from './common/guard.js';
 import { writeResults } from './common/results.js';
+import { benchArgs } from './common/args.js';
 
 let etcdVersionCache: string | undefined;
 type SystemName = 'tsetcd' | 'etcd';
@@ -304,23 +304,21 @@ interface Options {
 }
 
 function parseOptions(): Options {
-  const { values } = parseArgs({
-    options: {
-      watchers: { type: 'string', default: '100000' },
-      streams: { type: 'string', default: '1000' },
-      rate: { type: 'string', default: '1000' },
-      seconds: { type: 'string', default: '20' },
-      rounds: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '2' },
-      conns: { type: 'string', default: '1' },
-      prefix: { type: 'boolean', default: false },
-      keys: { type: 'string' },
-      'value-size': { type: 'string', default: '64' },
-      systems: { type: 'string', default: 'tsetcd,etcd' },
-      etcd: { type: 'string', default: '/usr/bin/etcd' },
-      keep: { type: 'boolean', default: false },
-      drain: { type: 'string', default: '15' },
-    },
+  const values = benchArgs(import.meta.url, {
+    watchers: { type: 'string', default: '100000' },
+    streams: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '20' },
+    rounds: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    conns: { type: 'string', default: '1' },
+    prefix: { type: 'boolean', default: false },
+    keys: { type: 'string' },
+    'value-size': { type: 'string', default: '64' },
+    systems: { type: 'string', default: 'tsetcd,etcd' },
+    etcd: { type: 'string', default: '/usr/bin/etcd' },
+    keep: { type: 'boolean', default: false },
+    drain: { type: 'string', default: '15' },
   });
   const int = (name: string, v: string, min: number, max: number): number => {
     const n = Number(v);
