@@ -52,7 +52,7 @@ const U64_BYTES = 9;
 const packr = new Packr({ useRecords: false, useBigIntExtension: true });
 
 /** Bytes of a non-negative safe integer as the smallest msgpack uint, or float64 past 32 bits. */
-function uintBytes(n: number): number {
+function uintSize(n: number): number {
   if (n < 0x80) return 1;
   if (n < 0x100) return 2;
   if (n < 0x10000) return 3;
@@ -92,7 +92,7 @@ function writeU64(buf: Buffer, at: number, n: bigint): number {
   return at + U64_BYTES;
 }
 
-function arrayHeaderBytes(n: number): number {
+function arrayHeaderSize(n: number): number {
   return n < 16 ? 1 : n < 0x10000 ? 3 : 5;
 }
 
@@ -111,7 +111,7 @@ function writeArrayHeader(buf: Buffer, at: number, n: number): number {
   return at + 5;
 }
 
-function binBytes(length: number): number {
+function binSize(length: number): number {
   return (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5) + length;
 }
 
@@ -134,17 +134,17 @@ function writeBin(buf: Buffer, at: number, data: Uint8Array): number {
   return at + n;
 }
 
-function entryBytes(e: Entry): number {
-  return uintBytes(e.term) + uintBytes(e.index) + 1 + binBytes(e.data.length);
+function entrySize(e: Entry): number {
+  return uintSize(e.term) + uintSize(e.index) + 1 + binSize(e.data.length);
 }
 
 function encodedBytes(msg: PeerMessage): number {
   const m = msg as Message;
-  let n = 1 + 1 + U64_BYTES * 2 + uintBytes(m.term) + uintBytes(m.logTerm) + uintBytes(m.index) + uintBytes(m.commit) + 1 + uintBytes(m.rejectHint);
-  n += arrayHeaderBytes(4 * m.entries.length);
-  for (const e of m.entries) n += entryBytes(e);
+  let n = 1 + 1 + U64_BYTES * 2 + uintSize(m.term) + uintSize(m.logTerm) + uintSize(m.index) + uintSize(m.commit) + 1 + uintSize(m.rejectHint);
+  n += arrayHeaderSize(4 * m.entries.length);
+  for (const e of m.entries) n += entrySize(e);
   n += m.snapshot === undefined ? 1 : packr.pack(m.snapshot).length;
-  n += m.context === undefined ? 1 : binBytes(m.context.length);
+  n += m.context === undefined ? 1 : binSize(m.context.length);
   return n;
 }
 
