@@ -13,7 +13,7 @@
  * collector's progress (`safeCompactRevision`), so its compactions never cut a collector.
  *
  * On a cluster whose revision 1 is already compacted (reused, not fresh), the first opening is
- * canceled and the collector starts again from the compact revision: the log is then partial
+ * canceled and the collector starts again after the compact revision: the log is then partial
  * (committed-log.ts marks it so), but the same on every member.
  *
  * A compaction we did not make (the admin nemesis) can still pass a down member's collector.
@@ -158,10 +158,12 @@ export class Collectors {
           for (const e of r.events) s.lastEvent = Math.max(s.lastEvent, e.kv.modRevision);
           s.progress = Math.max(s.progress, s.lastEvent, isProgress(r) ? r.header.revision : 0);
           if (r.canceled) {
-            // Compacted before this collector saw anything (a reused cluster): start at the
-            // oldest revision kept, and the log says it is not complete. Compacted after it
-            // saw events: a gap it cannot fill.
-            if (r.compactRevision > 0 && s.lastEvent === 0 && s.records.length === 0) s.lastEvent = r.compactRevision - 1;
+            // Compacted before this collector saw anything (a reused cluster): start after the
+            // compaction revision, and the log says it is not complete. Not at it: a delete at
+            // exactly that revision went with the compaction (its tombstone was the key's last
+            // record), so a collector opened there would miss an event every member has
+            // applied. Compacted after it saw events: a gap it cannot fill.
+            if (r.compactRevision > 0 && s.lastEvent === 0 && s.records.length === 0) s.lastEvent = r.compactRevision;
             else if (r.compactRevision > 0) s.gap = true;
             break;
           }
