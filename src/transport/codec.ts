@@ -126,21 +126,21 @@ export function decodeSnapshotHeader(body: Uint8Array): object {
 }
 
 /**
- * Any msgpackr-encodable object with bigint `to` and `from`, as a msgpack map. The message last
- * measured is kept packed, since a batch asks a message's size just before it writes it.
+ * Any msgpackr-encodable object with bigint `to` and `from`, as a msgpack map. A batch measures
+ * each of its messages before it writes any (and measures again next time one that did not fit),
+ * so a message is packed once when measured and the bytes kept until it is written.
  */
-let lastPacked: { readonly of: PeerMessage; readonly bytes: Uint8Array } | undefined;
-
-function packedOf(m: PeerMessage): Uint8Array {
-  if (lastPacked?.of !== m) lastPacked = { of: m, bytes: packr.pack(m) };
-  return lastPacked.bytes;
-}
+const packed = new WeakMap<PeerMessage, Uint8Array>();
 
 export const plainCodec: MessageCodec = {
-  encodedBytes: (m) => packedOf(m).length,
+  encodedBytes(m) {
+    let bytes = packed.get(m);
+    if (bytes === undefined) packed.set(m, (bytes = packr.pack(m)));
+    return bytes.length;
+  },
   encodeInto(m, buf, offset) {
-    const bytes = packedOf(m);
-    lastPacked = undefined;
+    const bytes = packed.get(m) ?? packr.pack(m);
+    packed.delete(m);
     buf.set(bytes, offset);
     return offset + bytes.length;
   },
